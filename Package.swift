@@ -1,0 +1,97 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// Targets form one chain of concerns; dependencies point one way:
+// CKernels -> Backend -> Weights / Tokenizer / ChatTemplate -> Models -> EngineCore -> Engine -> Server -> vllm
+//
+// VLLM_TARGETS (comma-separated test target names) restricts the package to those test targets
+// and what they depend on. Parallel developers use it with their own --scratch-path so that an
+// unfinished target elsewhere never breaks their build. Unset (CI, users): everything is built.
+
+let fastC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=fast"])]
+
+struct Spec {
+    var name: String
+    var deps: [String] = []
+    var external: [Target.Dependency] = []
+    var kind: Kind = .library
+    var resources: [Resource]? = nil
+    enum Kind { case library, cLibrary, test, executable }
+}
+
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let specs: [Spec] = [
+    Spec(name: "CKernels", kind: .cLibrary),
+    Spec(name: "Backend", deps: ["CKernels"]),
+    Spec(name: "Weights", deps: ["Backend"]),
+    Spec(name: "Tokenizer"),
+    Spec(name: "ChatTemplate"),
+    Spec(name: "Models", deps: ["Backend", "Weights"]),
+    Spec(name: "EngineCore", deps: ["Models"]),
+    Spec(name: "Engine", deps: ["EngineCore", "Models", "Weights", "Tokenizer", "ChatTemplate"],
+         external: [.product(name: "Logging", package: "swift-log")]),
+    Spec(name: "Server", deps: ["Engine"],
+         external: [hummingbird,
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus")]),
+    Spec(name: "vllm", deps: ["Server", "Engine"],
+         external: [.product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log")],
+         kind: .executable),
+
+    Spec(name: "KernelsTests", deps: ["CKernels", "Backend"], kind: .test),
+    Spec(name: "WeightsTests", deps: ["Weights"], kind: .test),
+    Spec(name: "TokenizerTests", deps: ["Tokenizer"], kind: .test),
+    Spec(name: "ChatTemplateTests", deps: ["ChatTemplate"], kind: .test),
+    Spec(name: "ModelsTests", deps: ["Models", "Weights", "Backend"], kind: .test),
+    Spec(name: "EngineCoreTests", deps: ["EngineCore", "Models"], kind: .test),
+    Spec(name: "EngineTests", deps: ["Engine"], kind: .test),
+    Spec(name: "ServerTests", deps: ["Server"],
+         external: [.product(name: "HummingbirdTesting", package: "hummingbird")], kind: .test),
+]
+
+let selected: Set<String> = {
+    guard let list = ProcessInfo.processInfo.environment["VLLM_TARGETS"], !list.isEmpty else {
+        return Set(specs.map(\.name))
+    }
+    var keep = Set<String>()
+    var stack = list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    while let name = stack.popLast() {
+        guard keep.insert(name).inserted, let spec = specs.first(where: { $0.name == name }) else { continue }
+        stack.append(contentsOf: spec.deps)
+    }
+    return keep
+}()
+
+let targets: [Target] = specs.filter { selected.contains($0.name) }.map { spec in
+    let deps = spec.deps.map { Target.Dependency(stringLiteral: $0) } + spec.external
+    switch spec.kind {
+    case .cLibrary:
+        return .target(name: spec.name, cSettings: fastC, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")])
+    case .library:
+        return .target(name: spec.name, dependencies: deps, resources: spec.resources)
+    case .executable:
+        return .executableTarget(name: spec.name, dependencies: deps)
+    case .test:
+        return .testTarget(name: spec.name, dependencies: deps)
+    }
+}
+
+let package = Package(
+    name: "swift-vllm",
+    platforms: [.macOS(.v14)],
+    products: selected.contains("vllm") ? [.executable(name: "vllm", targets: ["vllm"])] : [],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v5]
+)

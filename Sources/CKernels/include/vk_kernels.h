@@ -1,0 +1,104 @@
+// CPU kernels for swift-vllm. All hot loops of the forward pass live here.
+//
+// Conventions
+// - Activations are fp32, row-major. A "row" is one token.
+// - Weight matrices are stored as HF Linear / GGUF store them: W[N][K] (N output features, each a
+//   row of K inputs), in one of vk_dtype. Quantized rows are runs of GGML blocks (32 values each).
+// - Every kernel that does O(rows * work) splits itself across the persistent thread pool; callers
+//   never manage threads. Kernels never allocate on the heap after vk_init (scratch comes from
+//   per-thread arenas set up at init or grown rarely).
+// - Run-time CPU dispatch picks AVX-512, AVX2+FMA or a portable scalar path once, at vk_init.
+#ifndef VK_KERNELS_H
+#define VK_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    VK_F32 = 0,
+    VK_F16 = 1,
+    VK_BF16 = 2,
+    VK_Q8_0 = 3,  // GGML block: fp16 d, 32 x int8                    (34 bytes / 32 values)
+    VK_Q4_0 = 4,  // GGML block: fp16 d, 16 bytes of nibbles, value = (q - 8) * d     (18 bytes)
+    VK_Q4_1 = 5,  // GGML block: fp16 d, fp16 m, 16 bytes of nibbles, value = q * d + m (20 bytes)
+} vk_dtype;
+
+typedef enum { VK_ISA_SCALAR = 0, VK_ISA_AVX2 = 1, VK_ISA_AVX512 = 2 } vk_isa;
+
+// Starts the persistent pool (num_threads <= 0: one per online core). Safe to call again: resizes.
+void vk_init(int num_threads);
+int vk_num_threads(void);
+// The instruction set the dispatcher chose. vk_force_isa lowers it (tests compare paths); it
+// returns the level actually in force (never higher than the CPU supports).
+vk_isa vk_active_isa(void);
+vk_isa vk_force_isa(vk_isa isa);
+const char *vk_isa_name(vk_isa isa);
+
+// Bytes in one row of `k` values of `dtype` (k must be a multiple of 32 for quantized types).
+size_t vk_row_bytes(vk_dtype dtype, int64_t k);
+// Dequantize / convert one row to fp32.
+void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
+// Quantize fp32 rows into a quantized dtype (used by tests and fixture makers).
+void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
+
+// y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
+// x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes.
+void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n);
+
+// out[r][:] = x[r][:] / rms(x[r][:]) * weight[:]     (out may alias x)
+void vk_rmsnorm(float *out, const float *x, const float *weight, int64_t rows, int64_t dim, float eps);
+
+// Rotary embedding in place on x[rows][n_heads][head_dim], row r at position positions[r].
+// inv_freq has rotary_dim/2 entries (scaling such as llama3 or linear is folded in by the caller).
+// neox_style != 0: rotate halves (HF Llama "rotate_half"); 0: rotate interleaved pairs (GPT-J).
+void vk_rope(float *x, int64_t rows, int64_t n_heads, int64_t head_dim, int64_t rotary_dim,
+             const int32_t *positions, const float *inv_freq, int neox_style);
+
+// out[i] = silu(gate[i]) * up[i]   (out may alias gate)
+void vk_silu_mul(float *out, const float *gate, const float *up, int64_t n);
+// y[i] += x[i]
+void vk_add(float *y, const float *x, int64_t n);
+// y[r][:] += bias[:]
+void vk_add_bias(float *y, const float *bias, int64_t rows, int64_t n);
+// In-place numerically stable softmax of one row.
+void vk_softmax(float *x, int64_t n);
+// out[r][:] = row ids[r] of an embedding table with rows of `dim` values of `dtype`.
+void vk_embed(float *out, const void *table, vk_dtype dtype, int64_t dim, const int32_t *ids, int64_t n);
+
+// Paged KV cache of one layer: k_cache and v_cache are [num_blocks][block_size][n_kv_heads][head_dim]
+// fp32. A token's slot is block_id * block_size + offset_in_block.
+// Writes k[t], v[t] (each n_kv_heads*head_dim floats) into slot slot_mapping[t]; slot < 0 skips.
+void vk_kv_store(float *k_cache, float *v_cache, const float *k, const float *v,
+                 const int32_t *slot_mapping, int64_t num_tokens, int64_t kv_dim);
+
+typedef struct {
+    int32_t num_seqs;
+    const int32_t *query_start;  // [num_seqs + 1]: rows of q/out that belong to each sequence
+    const int32_t *seq_lens;     // [num_seqs]: tokens in the cache for the sequence after this step
+    const int32_t *block_tables; // [num_seqs][max_blocks_per_seq] physical block ids
+    int32_t max_blocks_per_seq;
+    int32_t block_size;
+} vk_attn_meta;
+
+// PagedAttention over a flat batch mixing prefill chunks and decodes. The q rows of sequence s are
+// its last (query_start[s+1]-query_start[s]) tokens; query row i attends causally to cache
+// positions 0 ... seq_len - q_len + i. GQA: query head h reads kv head h / (n_heads / n_kv_heads).
+// q, out: [T][n_heads][head_dim].  scale: usually 1/sqrt(head_dim).
+void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache,
+                        int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
+                        const vk_attn_meta *meta);
+
+// Half-precision helpers (round-to-nearest-even).
+float vk_f16_to_f32(uint16_t h);
+uint16_t vk_f32_to_f16(float f);
+float vk_bf16_to_f32(uint16_t h);
+uint16_t vk_f32_to_bf16(float f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

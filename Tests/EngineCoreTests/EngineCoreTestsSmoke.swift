@@ -1,0 +1,2 @@
+import XCTest
+final class EngineCoreTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,2 @@
+import XCTest
+final class KernelsTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,2 @@
+import XCTest
+final class ModelsTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

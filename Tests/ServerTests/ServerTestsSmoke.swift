@@ -1,0 +1,2 @@
+import XCTest
+final class ServerTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

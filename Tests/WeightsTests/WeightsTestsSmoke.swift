@@ -1,0 +1,2 @@
+import XCTest
+final class WeightsTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
