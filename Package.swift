@@ -37,7 +37,11 @@ let specs: [Spec] = [
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus")]),
-    Spec(name: "vllm", deps: ["Server", "Engine"],
+    Spec(name: "Benchmarks", deps: ["Engine"],
+         external: [.product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio")]),
+    Spec(name: "vllm", deps: ["Server", "Engine", "Benchmarks"],
          external: [.product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log")],
          kind: .executable),
@@ -49,6 +53,7 @@ let specs: [Spec] = [
     Spec(name: "ModelsTests", deps: ["Models", "Weights", "Backend"], kind: .test),
     Spec(name: "EngineCoreTests", deps: ["EngineCore", "Models"], kind: .test),
     Spec(name: "EngineTests", deps: ["Engine"], kind: .test),
+    Spec(name: "BenchmarksTests", deps: ["Benchmarks"], kind: .test),
     Spec(name: "ServerTests", deps: ["Server"],
          external: [.product(name: "HummingbirdTesting", package: "hummingbird")], kind: .test),
 ]
@@ -91,6 +96,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v5]
