@@ -9,6 +9,8 @@ public struct WeightsError: Error, CustomStringConvertible, Equatable, Sendable 
         case badMagic
         case unsupportedVersion
         case unsupportedDType
+        /// A real format variant this module does not read (split GGUF, PyTorch pickles).
+        case unsupportedFormat
         case outOfBounds
         case shapeMismatch
         case missingTensor

@@ -53,6 +53,10 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
             keys.append(key)
         }
 
+        if let splits = metadata["split.count"]?.int, splits > 1 {
+            let index = (metadata["split.no"]?.int).map { "\($0 + 1) of \(splits)" } ?? "one of \(splits)"
+            throw WeightsError(.unsupportedFormat, "\(path) is part \(index) of a split GGUF model; merge the parts first (llama-gguf-split --merge FIRST-PART OUTPUT.gguf)")
+        }
         let alignment = try GGUFFile.alignment(from: metadata["general.alignment"], path: path)
         var pending: [(name: String, type: UInt32, ne: [Int], offset: UInt64)] = []
         pending.reserveCapacity(tensorCount)

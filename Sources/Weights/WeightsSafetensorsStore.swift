@@ -105,6 +105,9 @@ public final class SafetensorsStore: WeightStore, @unchecked Sendable {
         }
         let shards = listing.filter { $0.hasSuffix(".safetensors") }.sorted()
         guard !shards.isEmpty else {
+            if let pickle = listing.sorted().first(where: { $0.hasSuffix(".bin") || $0.hasSuffix(".pt") || $0.hasSuffix(".pth") }) {
+                throw WeightsError(.unsupportedFormat, "\(directory) holds PyTorch pickle weights (\(pickle)) but no *.safetensors; only safetensors are read (convert the checkpoint, or use a GGUF file)")
+            }
             throw WeightsError(.fileNotFound, "no *.safetensors files in \(directory)")
         }
         return ShardPlan(files: shards.map { dir.appendingPathComponent($0).path })

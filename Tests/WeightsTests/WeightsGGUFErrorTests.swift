@@ -173,6 +173,14 @@ final class WeightsGGUFErrorTests: XCTestCase {
         assertWeightsError(.duplicateName, containing: ["'t'", "twice"]) { try openTensors() }
     }
 
+    func testSplitGGUFIsRejectedWithAdvice() throws {
+        var b = validBuilder()
+        b.add("split.no", type: .uint16) { $0.int(UInt16(0)) }
+        b.add("split.count", type: .uint16) { $0.int(UInt16(3)) }
+        let (path, openFile) = try open(b.build())
+        assertWeightsError(.unsupportedFormat, containing: [path, "part 1 of 3", "llama-gguf-split"]) { try openFile() }
+    }
+
     func testMissingTensor() throws {
         let (path, openFile) = try open(validBuilder().build())
         let file = try openFile()

@@ -20,6 +20,14 @@ final class WeightsSafetensorsErrorTests: XCTestCase {
         }
     }
 
+    func testPickleOnlyFolder() throws {
+        let dir = try makeTemporaryDirectory(self)
+        try writeFile([0x80, 0x02], to: dir.appendingPathComponent("pytorch_model.bin"))
+        assertWeightsError(.unsupportedFormat, containing: [dir.path, "pytorch_model.bin", "safetensors"]) {
+            try SafetensorsStore(directory: dir.path)
+        }
+    }
+
     func testMissingTensorNamesTensorAndFile() throws {
         let (file, open) = try store(writing: safetensorsBytes([("w", "F32", [1], floatBytes([1]))]))
         let store = try open()
