@@ -129,7 +129,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
             return "\"" + String(decoding: bytes, as: UTF8.self) + "\""
         }
-        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+        let hexDigits = Array("0123456789abcdef")
+        return bytes.map { String([hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]]) }.joined(separator: " ")
     }
 }
 

@@ -15,17 +15,16 @@ public enum ModelLocation: Sendable, Equatable {
 }
 
 public enum ModelLocator {
-    /// nil (or the default model's name) -> the default model, fetched once into the cache;
+    /// nil (or one of `DefaultModel.aliases`, unless such a path exists) -> the default model, fetched once into the cache;
     /// a folder with config.json -> Hugging Face layout; a .gguf file -> GGUF.
     /// Paths may start with `~/`. Nothing is downloaded unless the default model is asked for.
     public static func resolve(_ argument: String?, cacheDirectory: String? = nil) throws -> ModelLocation {
-        guard let argument, !argument.isEmpty, argument != DefaultModel.name else {
-            let cache = cacheDirectory ?? defaultCacheDirectory
-            return .ggufFile(try DefaultModel.ensureCached(cacheDirectory: cache))
-        }
+        guard let argument, !argument.isEmpty else { return try defaultModel(cacheDirectory) }
         let path = absolutePath(expandingTilde(argument))
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            // A local file or folder of the same name wins over the default model's names.
+            if DefaultModel.aliases.contains(argument) { return try defaultModel(cacheDirectory) }
             throw WeightsError(.invalidModelLocation,
                                "model '\(argument)' not found: expected a local folder with config.json and *.safetensors, or a .gguf file (models are not downloaded from the Hugging Face Hub; omit the model argument to use the default \(DefaultModel.name))")
         }
@@ -45,6 +44,10 @@ public enum ModelLocator {
         }
         throw WeightsError(.invalidModelLocation,
                            "model file \(path) is neither a .gguf file nor a config.json; pass a GGUF file or a Hugging Face model folder")
+    }
+
+    private static func defaultModel(_ cacheDirectory: String?) throws -> ModelLocation {
+        .ggufFile(try DefaultModel.ensureCached(cacheDirectory: cacheDirectory ?? defaultCacheDirectory))
     }
 
     /// `$VLLM_CACHE_DIR`, or `~/.cache/swift-vllm`.

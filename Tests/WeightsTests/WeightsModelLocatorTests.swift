@@ -47,6 +47,8 @@ final class WeightsModelLocatorTests: XCTestCase {
         XCTAssertEqual(try DefaultModel.ensureCached(cacheDirectory: cache.path), cached.path)
         XCTAssertEqual(try ModelLocator.resolve(nil, cacheDirectory: cache.path), .ggufFile(cached.path))
         XCTAssertEqual(try ModelLocator.resolve(DefaultModel.name, cacheDirectory: cache.path), .ggufFile(cached.path))
+        XCTAssertEqual(try ModelLocator.resolve("HuggingFaceTB/SmolLM2-135M-Instruct", cacheDirectory: cache.path),
+                       .ggufFile(cached.path))
     }
 
     func testDefaultCacheDirectory() {
