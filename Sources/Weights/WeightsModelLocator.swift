@@ -16,7 +16,7 @@ public enum ModelLocation: Sendable, Equatable {
 
 public enum ModelLocator {
     /// nil (or one of `DefaultModel.aliases`, unless such a path exists) -> the default model, fetched once into the cache;
-    /// a folder with config.json -> Hugging Face layout; a .gguf file -> GGUF.
+    /// a folder with config.json -> Hugging Face layout; a .gguf file, or a folder holding exactly one, -> GGUF.
     /// Paths may start with `~/`. Nothing is downloaded unless the default model is asked for.
     public static func resolve(_ argument: String?, cacheDirectory: String? = nil) throws -> ModelLocation {
         guard let argument, !argument.isEmpty else { return try defaultModel(cacheDirectory) }
@@ -30,11 +30,8 @@ public enum ModelLocator {
         }
         if isDirectory.boolValue {
             let config = (path as NSString).appendingPathComponent("config.json")
-            guard FileManager.default.fileExists(atPath: config) else {
-                throw WeightsError(.invalidModelLocation,
-                                   "model folder \(path) has no config.json (expected a Hugging Face model folder with config.json and *.safetensors)")
-            }
-            return .huggingFaceFolder(path)
+            if FileManager.default.fileExists(atPath: config) { return .huggingFaceFolder(path) }
+            return try ggufInFolder(path)
         }
         if (path as NSString).lastPathComponent == "config.json" {
             return .huggingFaceFolder((path as NSString).deletingLastPathComponent)
@@ -44,6 +41,22 @@ public enum ModelLocator {
         }
         throw WeightsError(.invalidModelLocation,
                            "model file \(path) is neither a .gguf file nor a config.json; pass a GGUF file or a Hugging Face model folder")
+    }
+
+    /// GGUF repositories ship a folder of .gguf files and no config.json: take the only one.
+    private static func ggufInFolder(_ folder: String) throws -> ModelLocation {
+        let ggufs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.lowercased().hasSuffix(".gguf") }.sorted()
+        switch ggufs.count {
+        case 1:
+            return .ggufFile((folder as NSString).appendingPathComponent(ggufs[0]))
+        case 0:
+            throw WeightsError(.invalidModelLocation,
+                               "model folder \(folder) has no config.json and no .gguf file (expected a Hugging Face model folder with config.json and *.safetensors, or a .gguf file)")
+        default:
+            throw WeightsError(.invalidModelLocation,
+                               "model folder \(folder) has no config.json but several .gguf files (\(ggufs.joined(separator: ", "))); pass the one to use")
+        }
     }
 
     private static func defaultModel(_ cacheDirectory: String?) throws -> ModelLocation {
