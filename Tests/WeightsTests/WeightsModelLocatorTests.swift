@@ -64,6 +64,19 @@ final class WeightsModelLocatorTests: XCTestCase {
                        .ggufFile(cached.path))
     }
 
+    func testDownloadWithoutPythonFailsCleanly() throws {
+        let cache = try makeTemporaryDirectory(self)
+        let savedPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        // /usr/bin/env then finds no python3; PATH is restored before anything else runs.
+        setenv("PATH", cache.path, 1)
+        defer { setenv("PATH", savedPath, 1) }
+        assertWeightsError(.downloadFailed, containing: ["python3 not found", "local model path"]) {
+            try DefaultModel.ensureCached(cacheDirectory: cache.path)
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        XCTAssertEqual(leftovers, [], "a failed download leaves nothing in the cache")
+    }
+
     func testDefaultCacheDirectory() {
         let path = ModelLocator.defaultCacheDirectory
         if let custom = ProcessInfo.processInfo.environment["VLLM_CACHE_DIR"], !custom.isEmpty {
