@@ -67,8 +67,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
                 throw WeightsError(.duplicateName, "\(path) is corrupt: tensor '\(name)' appears twice")
             }
             let dims = try reader.read(UInt32.self, "dimension count of tensor '\(name)'")
-            guard dims >= 1, dims <= UInt32(GGUFFile.maxDimensions) else {
-                throw WeightsError(.invalidHeader, "\(path) is corrupt: tensor '\(name)' has \(dims) dimensions (1...\(GGUFFile.maxDimensions) allowed)")
+            guard dims <= UInt32(GGUFFile.maxDimensions) else {
+                throw WeightsError(.invalidHeader, "\(path) is corrupt: tensor '\(name)' has \(dims) dimensions (at most \(GGUFFile.maxDimensions) allowed)")
             }
             var ne: [Int] = []
             for axis in 0..<Int(dims) {
@@ -156,7 +156,8 @@ struct GGUFTensorInfo {
             self.byteCount = 0
             return
         }
-        let rowLength = ne[0]
+        // ggml pads missing dimensions with 1, so a 0-dimensional tensor is a scalar.
+        let rowLength = ne.first ?? 1
         var rows = 1
         for extent in ne.dropFirst() {
             let (product, overflow) = rows.multipliedReportingOverflow(by: extent)
