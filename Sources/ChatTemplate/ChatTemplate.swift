@@ -16,7 +16,6 @@ public final class ChatTemplate: @unchecked Sendable {
         self.limits = limits
         self.now = now
         self.nodes = try TemplateParser.parse(source)
-        try TemplateValidator.validate(nodes)
     }
 
     /// Renders with the given variables; errors (including raise_exception) throw `ChatTemplateError`.
