@@ -19,13 +19,14 @@ enum PythonFormat {
         case .markup(let s): return "Markup(\(quote(s)))"
         case .list(let items): return "[" + items.map(repr).joined(separator: ", ") + "]"
         case .dict(let dict):
-            return "{" + dict.pairs.map { quote($0.key) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
+            return "{" + dict.pairs.map { repr($0.key.value) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
         case .object(let box):
             if box.isNamespace {
                 return "<Namespace " + repr(.dict(box.attributes)) + ">"
             }
             return "<\(box.typeName) object>"
         case .function(let f): return "<function \(f.name)>"
+        case .iterator: return "<generator object>"
         }
     }
 
@@ -141,11 +142,18 @@ enum JSONDump {
             guard !dict.isEmpty else { out += "{}"; return }
             out += "{"
             var pairs = dict.pairs
-            if options.sortKeys { pairs.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) } }
+            if options.sortKeys {
+                pairs.sort { a, b in
+                    switch (a.key, b.key) {
+                    case (.int(let x), .int(let y)): return x < y
+                    default: return a.key.jsonText.unicodeScalars.lexicographicallyPrecedes(b.key.jsonText.unicodeScalars)
+                    }
+                }
+            }
             for (i, pair) in pairs.enumerated() {
                 if i > 0 { out += options.itemSeparator ?? (options.indent == nil ? ", " : ",") }
                 newline(options, level: level + 1, into: &out)
-                writeString(pair.key, ensureASCII: options.ensureASCII, into: &out)
+                writeString(pair.key.jsonText, ensureASCII: options.ensureASCII, into: &out)
                 out += options.keySeparator
                 try write(pair.value, options, level: level + 1, into: &out)
             }

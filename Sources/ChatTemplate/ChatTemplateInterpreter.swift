@@ -176,8 +176,8 @@ final class Interpreter {
     /// Python iteration: lists, dict keys, string characters; undefined iterates as empty.
     func iterate(_ value: Value, line: Int?) throws -> [Value] {
         switch value {
-        case .list(let items): return items
-        case .dict(let dict): return dict.keys.map { .string($0) }
+        case .list(let items), .iterator(let items): return items
+        case .dict(let dict): return dict.keys.map(\.value)
         case .string(let s), .markup(let s): return s.map { .string(String($0)) }
         case .undefined: return []
         default: throw error("'\(value.typeName)' object is not iterable", line: line)
@@ -324,12 +324,7 @@ final class Interpreter {
         }
     }
 
-    static func dictKey(_ key: Value) -> String? {
-        switch key {
-        case .string(let s), .markup(let s): return s
-        default: return nil
-        }
-    }
+    static func dictKey(_ key: Value) -> DictKey? { DictKey(key) }
 
     func evaluateArguments(_ args: CallArguments, scope: Scope) throws -> ([Value], [(String, Value)]) {
         let positional = try args.positional.map { try evaluate($0, scope: scope) }

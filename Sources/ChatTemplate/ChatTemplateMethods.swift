@@ -21,8 +21,8 @@ enum Methods {
                 return .undefined("access to attribute '\(name)' of 'dict' object is unsafe.")
             }
             switch name {
-            case "items": return method { _, _ in .list(dict.pairs.map { .list([.string($0.key), $0.value]) }) }
-            case "keys": return method { _, _ in .list(dict.keys.map { .string($0) }) }
+            case "items": return method { _, _ in .list(dict.pairs.map { .list([$0.key.value, $0.value]) }) }
+            case "keys": return method { _, _ in .list(dict.keys.map(\.value)) }
             case "values": return method { _, _ in .list(dict.values) }
             case "copy": return method { _, _ in .dict(dict) }
             case "get":

@@ -213,7 +213,7 @@ enum Operators {
                 throw interpreter.error("'in <string>' requires string as left operand, not \(element.typeName)", line: line)
             }
             return needle.isEmpty || s.contains(needle)
-        case .list(let items): return items.contains { equal($0, element) }
+        case .list(let items), .iterator(let items): return items.contains { equal($0, element) }
         case .dict(let dict): return Interpreter.dictKey(element).map { dict[$0] != nil } ?? false
         case .undefined: return false
         case .object(let box) where box.isNamespace: throw interpreter.error("argument of type 'Namespace' is not iterable", line: line)

@@ -10,6 +10,8 @@ enum Value {
     /// jinja2 `Markup` (from `safe`/`escape`): `+` with it HTML-escapes the other operand.
     case markup(String)
     case list([Value])
+    /// A lazy Python iterable (generator from select/map/..., reversed()): iterable once, no len(), not JSON.
+    case iterator([Value])
     case dict(Dict)
     case object(ObjectBox)
     case function(Function)
@@ -55,7 +57,7 @@ enum Value {
         case .string(let s), .markup(let s): return !s.isEmpty
         case .list(let items): return !items.isEmpty
         case .dict(let dict): return !dict.isEmpty
-        case .object, .function: return true
+        case .object, .function, .iterator: return true
         }
     }
 
@@ -70,6 +72,7 @@ enum Value {
         case .string: return "str"
         case .markup: return "Markup"
         case .list: return "list"
+        case .iterator: return "generator"
         case .dict: return "dict"
         case .object(let box): return box.typeName
         case .function: return "function"
@@ -82,15 +85,51 @@ struct UndefinedInfo {
     let hint: String
 }
 
-/// Insertion-ordered string-keyed dictionary (Python dict).
+/// Dictionary key: Python dicts in templates are keyed by strings and, rarely, integers.
+enum DictKey: Hashable {
+    case string(String)
+    case int(Int)
+
+    init?(_ value: Value) {
+        switch value {
+        case .string(let s), .markup(let s): self = .string(s)
+        case .int(let i): self = .int(i)
+        case .bool(let b): self = .int(b ? 1 : 0)
+        case .double(let d) where d == d.rounded() && abs(d) < 1e18: self = .int(Int(d))
+        default: return nil
+        }
+    }
+
+    var value: Value {
+        switch self {
+        case .string(let s): return .string(s)
+        case .int(let i): return .int(i)
+        }
+    }
+
+    /// json.dumps turns int keys into their decimal text.
+    var jsonText: String {
+        switch self {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        }
+    }
+}
+
+/// Insertion-ordered dictionary (Python dict).
 struct Dict {
-    private(set) var keys: [String] = []
-    private var storage: [String: Value] = [:]
+    private(set) var keys: [DictKey] = []
+    private var storage: [DictKey: Value] = [:]
 
     var count: Int { keys.count }
     var isEmpty: Bool { keys.isEmpty }
 
     subscript(key: String) -> Value? {
+        get { storage[.string(key)] }
+        set { self[.string(key)] = newValue }
+    }
+
+    subscript(key: DictKey) -> Value? {
         get { storage[key] }
         set {
             if let newValue {
@@ -101,7 +140,7 @@ struct Dict {
         }
     }
 
-    var pairs: [(key: String, value: Value)] { keys.map { ($0, storage[$0] ?? .none) } }
+    var pairs: [(key: DictKey, value: Value)] { keys.map { ($0, storage[$0] ?? .none) } }
     var values: [Value] { keys.map { storage[$0] ?? .none } }
 }
 

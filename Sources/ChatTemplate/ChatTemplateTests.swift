@@ -25,7 +25,12 @@ enum Tests {
         case "true": if case .bool(true) = value { return true } else { return false }
         case "false": if case .bool(false) = value { return true } else { return false }
         case "mapping": if case .dict = value { return true } else { return false }
-        case "iterable", "sequence":
+        case "iterable":
+            switch value {
+            case .string, .markup, .list, .dict, .undefined, .iterator: return true
+            default: return false
+            }
+        case "sequence":
             switch value {
             case .string, .markup, .list, .dict, .undefined: return true
             default: return false
