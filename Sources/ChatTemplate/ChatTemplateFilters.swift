@@ -54,7 +54,7 @@ enum Filters {
             switch value {
             case .undefined: return .int(0)
             case .string(let s), .markup(let s): return .int(s.count)
-            case .list(let items): return .int(items.count)
+            case .list(let items), .tuple(let items): return .int(items.count)
             case .dict(let dict): return .int(dict.count)
             case .object(let box) where !box.isNamespace: return .int(box.attributes.count)
             default: throw fail("object of type '\(value.typeName)' has no len()")
@@ -140,7 +140,7 @@ enum Filters {
         case "items":
             switch value {
             case .undefined: return .list([])
-            case .dict(let dict): return .iterator(dict.pairs.map { .list([$0.key.value, $0.value]) })
+            case .dict(let dict): return .iterator(dict.pairs.map { .tuple([$0.key.value, $0.value]) })
             default: throw fail("Can only get item pairs from a mapping.")
             }
         case "dictsort":
@@ -148,9 +148,9 @@ enum Filters {
             let caseSensitive = args.bool(0, "case_sensitive", default: false)
             let byValue = args.get(1, "by")?.stringContent == "value"
             let reverse = args.bool(2, "reverse", default: false)
-            var pairs = dict.pairs.map { Value.list([$0.key.value, $0.value]) }
+            var pairs = dict.pairs.map { Value.tuple([$0.key.value, $0.value]) }
             pairs = try sortValues(pairs, reverse: reverse, interpreter: interpreter, line: line) { pair in
-                guard case .list(let kv) = pair else { return pair }
+                guard case .tuple(let kv) = pair else { return pair }
                 return foldCase(byValue ? kv[1] : kv[0], caseSensitive)
             }
             return .list(pairs)
@@ -267,7 +267,7 @@ enum Filters {
         case "striptags":
             return .string(StringMethods.stripTags(text(value)))
         case "format":
-            let formatted = try Operators.binary("%", .string(text(value)), .list(positional), line: line, interpreter: interpreter)
+            let formatted = try Operators.binary("%", .string(text(value)), .tuple(positional), line: line, interpreter: interpreter)
             return formatted
         case "attr":
             guard let attribute = args.get(0, "name")?.stringContent else { throw fail("attr needs a name") }
@@ -299,7 +299,7 @@ enum Filters {
         case .none?, nil, .undefined?: break
         default: throw fail("tojson indent must be an int or string")
         }
-        if case .list(let parts)? = args.get(2, "separators") {
+        if let separators = args.get(2, "separators"), case .list(let parts) = separators.asSequence {
             guard parts.count == 2, let item = parts[0].stringContent, let key = parts[1].stringContent else {
                 throw fail("tojson separators must be a pair of strings")
             }

@@ -18,6 +18,7 @@ enum PythonFormat {
         case .string(let s): return quote(s)
         case .markup(let s): return "Markup(\(quote(s)))"
         case .list(let items): return "[" + items.map(repr).joined(separator: ", ") + "]"
+        case .tuple(let items): return "(" + items.map(repr).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
         case .dict(let dict):
             return "{" + dict.pairs.map { repr($0.key.value) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
         case .object(let box):
@@ -128,7 +129,7 @@ enum JSONDump {
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += PythonFormat.float(d) }
         case .string(let s), .markup(let s): writeString(s, ensureASCII: options.ensureASCII, into: &out)
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "["
             for (i, item) in items.enumerated() {

@@ -176,7 +176,7 @@ final class Interpreter {
     /// Python iteration: lists, dict keys, string characters; undefined iterates as empty.
     func iterate(_ value: Value, line: Int?) throws -> [Value] {
         switch value {
-        case .list(let items), .iterator(let items): return items
+        case .list(let items), .tuple(let items), .iterator(let items): return items
         case .dict(let dict): return dict.keys.map(\.value)
         case .string(let s), .markup(let s): return s.map { .string(String($0)) }
         case .undefined: return []
@@ -223,7 +223,7 @@ final class Interpreter {
                 callScope.variables["caller"] = remaining[k].1
                 remaining.remove(at: k)
             }
-            callScope.variables["varargs"] = .list(Array(args.dropFirst(definition.parameters.count)))
+            callScope.variables["varargs"] = .tuple(Array(args.dropFirst(definition.parameters.count)))
             var extra = Dict()
             for (key, value) in remaining { extra[key] = value }
             callScope.variables["kwargs"] = .dict(extra)
@@ -311,8 +311,10 @@ final class Interpreter {
             if try evaluate(condition, scope: scope).truthy { return try evaluate(then, scope: scope) }
             guard let otherwise else { return .undefined("the inline if-expression evaluated to false and no else section was defined.") }
             return try evaluate(otherwise, scope: scope)
-        case .list(let items), .tuple(let items):
+        case .list(let items):
             return .list(try items.map { try evaluate($0, scope: scope) })
+        case .tuple(let items):
+            return .tuple(try items.map { try evaluate($0, scope: scope) })
         case .dict(let pairs):
             var dict = Dict()
             for (keyExpr, valueExpr) in pairs {
@@ -385,7 +387,7 @@ final class Interpreter {
         switch (object, key) {
         case (.dict(let dict), _):
             if let k = Self.dictKey(key), let value = dict[k] { return value }
-        case (.list(let items), .int(let i)):
+        case (.list(let items), .int(let i)), (.tuple(let items), .int(let i)):
             let index = i < 0 ? items.count + i : i
             if index >= 0 && index < items.count { return items[index] }
             return .undefined("'list object' has no element \(i)")

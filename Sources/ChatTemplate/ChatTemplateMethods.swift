@@ -21,7 +21,7 @@ enum Methods {
                 return .undefined("access to attribute '\(name)' of 'dict' object is unsafe.")
             }
             switch name {
-            case "items": return method { _, _ in .list(dict.pairs.map { .list([$0.key.value, $0.value]) }) }
+            case "items": return method { _, _ in .list(dict.pairs.map { .tuple([$0.key.value, $0.value]) }) }
             case "keys": return method { _, _ in .list(dict.keys.map(\.value)) }
             case "values": return method { _, _ in .list(dict.values) }
             case "copy": return method { _, _ in .dict(dict) }
@@ -33,7 +33,7 @@ enum Methods {
                 }
             default: return nil
             }
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             if unsafeList.contains(name) {
                 return .undefined("access to attribute '\(name)' of 'list' object is unsafe.")
             }
@@ -89,7 +89,7 @@ enum StringMethods {
         case "startswith", "endswith":
             guard let arg = args.get(0, "prefix") else { throw interpreter.error("\(name)() takes at least 1 argument") }
             var candidates: [String] = []
-            if case .list(let options) = arg {
+            if case .tuple(let options) = arg {
                 candidates = options.compactMap(\.stringContent)
             } else if let text = arg.stringContent {
                 candidates = [text]
@@ -169,9 +169,9 @@ enum StringMethods {
             guard let sep = try stringArg(0, "sep"), !sep.isEmpty else { throw interpreter.error("empty separator") }
             let range = name == "partition" ? s.range(of: sep) : s.range(of: sep, options: .backwards)
             guard let range else {
-                return .list(name == "partition" ? [.string(s), "", ""].map(Value.init) : ["", "", .string(s)].map(Value.init))
+                return .tuple(name == "partition" ? [.string(s), "", ""].map(Value.init) : ["", "", .string(s)].map(Value.init))
             }
-            return .list([.string(String(s[..<range.lowerBound])), .string(sep), .string(String(s[range.upperBound...]))])
+            return .tuple([.string(String(s[..<range.lowerBound])), .string(sep), .string(String(s[range.upperBound...]))])
         default:
             throw interpreter.error("'str' object has no attribute '\(name)'")
         }

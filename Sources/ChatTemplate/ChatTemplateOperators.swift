@@ -72,6 +72,7 @@ enum Operators {
         case ("+", _, _):
             if let a = left.stringContent, let b = right.stringContent { return .string(a + b) }
             if case .list(let a) = left, case .list(let b) = right { return .list(a + b) }
+            if case .tuple(let a) = left, case .tuple(let b) = right { return .tuple(a + b) }
         case ("*", _, _):
             if let s = left.stringContent, case .int(let n) = right { return .string(String(repeating: s, count: max(0, n))) }
             if let s = right.stringContent, case .int(let n) = left { return .string(String(repeating: s, count: max(0, n))) }
@@ -144,7 +145,7 @@ enum Operators {
     /// printf-style `str % args` for %s, %d, %i, %r, %f and %%.
     private static func percentFormat(_ format: String, _ args: Value, line: Int, interpreter: Interpreter) throws -> String {
         var values: [Value]
-        if case .list(let items) = args { values = items } else { values = [args] }
+        if case .tuple(let items) = args { values = items } else { values = [args] }
         var out = ""
         var chars = format.makeIterator()
         while let c = chars.next() {
@@ -178,7 +179,8 @@ enum Operators {
         }
         switch (a, b) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.list(let x), .list(let y)): return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.list(let x), .list(let y)), (.tuple(let x), .tuple(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
         case (.dict(let x), .dict(let y)):
             return x.count == y.count && x.pairs.allSatisfy { pair in y[pair.key].map { equal(pair.value, $0) } ?? false }
         case (.object(let x), .object(let y)): return x === y
@@ -197,7 +199,7 @@ enum Operators {
         if let x = a.stringContent, let y = b.stringContent {
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
         }
-        if case .list(let x) = a, case .list(let y) = b {
+        if let x = a.sequenceItems, let y = b.sequenceItems, a.typeName == b.typeName {
             for (p, q) in zip(x, y) where !equal(p, q) { return try less(p, q, line: line, interpreter: interpreter) }
             return x.count < y.count
         }
@@ -213,7 +215,7 @@ enum Operators {
                 throw interpreter.error("'in <string>' requires string as left operand, not \(element.typeName)", line: line)
             }
             return needle.isEmpty || s.contains(needle)
-        case .list(let items), .iterator(let items): return items.contains { equal($0, element) }
+        case .list(let items), .tuple(let items), .iterator(let items): return items.contains { equal($0, element) }
         case .dict(let dict): return Interpreter.dictKey(element).map { dict[$0] != nil } ?? false
         case .undefined: return false
         case .object(let box) where box.isNamespace: throw interpreter.error("argument of type 'Namespace' is not iterable", line: line)
@@ -258,6 +260,7 @@ enum Operators {
         }
         switch value {
         case .list(let items): return .list(indices(count: items.count).map { items[$0] })
+        case .tuple(let items): return .tuple(indices(count: items.count).map { items[$0] })
         case .string(let s), .markup(let s):
             let chars = Array(s)
             return .string(String(indices(count: chars.count).map { chars[$0] }))

@@ -10,6 +10,8 @@ enum Value {
     /// jinja2 `Markup` (from `safe`/`escape`): `+` with it HTML-escapes the other operand.
     case markup(String)
     case list([Value])
+    /// Python tuple: prints with parentheses, never equal to a list.
+    case tuple([Value])
     /// A lazy Python iterable (generator from select/map/..., reversed()): iterable once, no len(), not JSON.
     case iterator([Value])
     case dict(Dict)
@@ -35,6 +37,20 @@ enum Value {
         }
     }
 
+    /// Items of a list or tuple.
+    var sequenceItems: [Value]? {
+        switch self {
+        case .list(let items), .tuple(let items): return items
+        default: return nil
+        }
+    }
+
+    /// Tuples and lists alike as a list (for arguments where Python accepts either).
+    var asSequence: Value {
+        if case .tuple(let items) = self { return .list(items) }
+        return self
+    }
+
     var isUndefined: Bool {
         if case .undefined = self { return true }
         return false
@@ -55,7 +71,7 @@ enum Value {
         case .int(let i): return i != 0
         case .double(let d): return d != 0
         case .string(let s), .markup(let s): return !s.isEmpty
-        case .list(let items): return !items.isEmpty
+        case .list(let items), .tuple(let items): return !items.isEmpty
         case .dict(let dict): return !dict.isEmpty
         case .object, .function, .iterator: return true
         }
@@ -72,6 +88,7 @@ enum Value {
         case .string: return "str"
         case .markup: return "Markup"
         case .list: return "list"
+        case .tuple: return "tuple"
         case .iterator: return "generator"
         case .dict: return "dict"
         case .object(let box): return box.typeName

@@ -27,12 +27,12 @@ enum Tests {
         case "mapping": if case .dict = value { return true } else { return false }
         case "iterable":
             switch value {
-            case .string, .markup, .list, .dict, .undefined, .iterator: return true
+            case .string, .markup, .list, .tuple, .dict, .undefined, .iterator: return true
             default: return false
             }
         case "sequence":
             switch value {
-            case .string, .markup, .list, .dict, .undefined: return true
+            case .string, .markup, .list, .tuple, .dict, .undefined: return true
             default: return false
             }
         case "callable": if case .function = value { return true } else { return false }
