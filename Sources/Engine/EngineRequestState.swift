@@ -2,7 +2,8 @@ import EngineCore
 import Tokenizer
 
 /// A request as the engine tracks it: its n completions (each a core request) and what was reported.
-struct EngineRequestState {
+/// A class so completions are updated in place (no copy-on-write of their growing text and ids).
+final class EngineRequestState {
     let requestId: String
     let prompt: String?
     let promptTokenIds: [Int]
@@ -47,7 +48,7 @@ struct EngineRequestState {
     var finished: Bool { completions.allSatisfy(\.finished) }
 
     /// The output to report after a step, or nil when nothing is due (final-only, or no change).
-    mutating func makeOutput() -> RequestOutput? {
+    func makeOutput() -> RequestOutput? {
         let isFinished = finished
         let anyChanged = completions.contains(where: \.changed)
         guard anyChanged || isFinished else { return nil }

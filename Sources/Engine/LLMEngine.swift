@@ -120,20 +120,20 @@ public final class LLMEngine {
         }
         let now = monotonicSeconds()
         var touched: [String] = []
+        var touchedSet = Set<String>()
         for output in coreOutputs {
             guard let (requestId, index) = completionsByCoreId[output.requestId],
-                  var state = requests[requestId] else { continue }
-            if !touched.contains(requestId) { touched.append(requestId) }
+                  let state = requests[requestId] else { continue }
+            if touchedSet.insert(requestId).inserted { touched.append(requestId) }
             if let promptLogprobs = output.promptLogprobs, state.promptLogprobs == nil {
                 state.promptLogprobs = promptLogprobs.map { $0.map(tokenTexts.positionLogprobs) }
             }
-            var completion = state.completions[index]
-            if completion.scheduledTime == nil {
-                completion.scheduledTime = stepStart
-                completion.numCachedTokens = output.numCachedTokens
+            if state.completions[index].scheduledTime == nil {
+                state.completions[index].scheduledTime = stepStart
+                state.completions[index].numCachedTokens = output.numCachedTokens
             }
-            let previousTokenTime = completion.lastTokenTime
-            let stoppedByString = completion.apply(output, tokenTexts: tokenTexts, now: now)
+            let previousTokenTime = state.completions[index].lastTokenTime
+            let stoppedByString = state.completions[index].apply(output, tokenTexts: tokenTexts, now: now)
             if !output.newTokenIds.isEmpty {
                 if let previous = previousTokenTime {
                     metrics.interToken(now - previous)
@@ -144,19 +144,17 @@ public final class LLMEngine {
             if stoppedByString && output.finishReason == nil {
                 core.abortRequests([output.requestId])
             }
-            if completion.finished {
+            if state.completions[index].finished {
                 completionsByCoreId[output.requestId] = nil
-                metrics.completionFinished(completion, arrival: state.arrivalTime,
+                metrics.completionFinished(state.completions[index], arrival: state.arrivalTime,
                                            promptLength: state.promptTokenIds.count, now: now)
             }
-            state.completions[index] = completion
-            requests[requestId] = state
         }
         var results: [RequestOutput] = []
         for requestId in touched {
-            guard var state = requests[requestId] else { continue }
+            guard let state = requests[requestId] else { continue }
             if let output = state.makeOutput() { results.append(output) }
-            requests[requestId] = state.finished ? nil : state
+            if state.finished { requests[requestId] = nil }
         }
         metrics.stepFinished(batchTokens: core.stats.lastStepNumTokens)
         return results
@@ -169,7 +167,7 @@ public final class LLMEngine {
         let now = monotonicSeconds()
         var results: [RequestOutput] = []
         for requestId in requestIds {
-            guard var state = requests.removeValue(forKey: requestId) else { continue }
+            guard let state = requests.removeValue(forKey: requestId) else { continue }
             var coreIds: [String] = []
             for index in state.completions.indices where !state.completions[index].finished {
                 coreIds.append(state.completions[index].coreRequestId)
