@@ -143,6 +143,9 @@ public final class EngineCore {
     /// Forgets all cached prefixes; false (nothing changed) while any request holds blocks.
     public func resetPrefixCache() -> Bool { scheduler.kvCache.resetPrefixCache() }
 
+    /// The block pool, for tests that check reference counts and the free queue.
+    var blockPoolForTesting: BlockPool { scheduler.kvCache.pool }
+
     public var stats: SchedulerStats {
         var stats = SchedulerStats()
         stats.numRunning = scheduler.running.count

@@ -50,7 +50,7 @@ func runToCompletion(_ core: EngineCore, maxSteps: Int = 10_000, into result: in
     return steps
 }
 
-func run(_ requests: [EngineCoreRequest], config: SchedulerConfig, model: FakeModel = FakeModel(),
+func runAll(_ requests: [EngineCoreRequest], config: SchedulerConfig, model: FakeModel = FakeModel(),
          file: StaticString = #filePath, line: UInt = #line) throws -> (RunResult, EngineCore) {
     let core = try EngineCore(model: model, config: config)
     for request in requests { try core.addRequest(request) }
