@@ -57,14 +57,15 @@ public final class ModelBundle: @unchecked Sendable {
         } catch {
             throw EngineError(.loadFailed, "\(error)")
         }
-        let model = try EngineModelLoading.loadModel(location)
-        let parts: ModelSideFiles
+        let model = try EngineModelLoading.loadModel(location, threads: config.threads)
+        var parts: ModelSideFiles
         switch location {
         case .huggingFaceFolder(let folder):
             parts = try ModelSideFiles.loadHuggingFace(folder: folder, generationConfig: config.generationConfig)
         case .ggufFile(let path):
             parts = try ModelSideFiles.loadGGUF(path: path, generationConfig: config.generationConfig)
         }
+        parts.eosTokenIds.formUnion(model.config.eosTokenIds)
         var templateSource = parts.chatTemplate
         if let override = config.chatTemplate {
             templateSource = try loadChatTemplateOverride(override)

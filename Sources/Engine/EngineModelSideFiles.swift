@@ -1,3 +1,4 @@
+import Backend
 import Foundation
 import Models
 import Tokenizer
@@ -116,8 +117,18 @@ struct ModelSideFiles {
 }
 
 enum EngineModelLoading {
-    /// Loads the runnable model for a location (Models target).
-    static func loadModel(_ location: ModelLocation) throws -> any CausalLanguageModel {
-        throw EngineError(.loadFailed, "model loading is not available yet in this build (\(location.path))")
+    /// Starts the kernel thread pool (when asked) and loads the runnable model for a location.
+    static func loadModel(_ location: ModelLocation, threads: Int?) throws -> LlamaModel {
+        if let threads {
+            guard threads >= 1 else {
+                throw EngineError(.invalidConfig, "threads must be at least 1, got \(threads).")
+            }
+            CPUKernels.initialize(threads: threads)
+        }
+        do {
+            return try ModelLoader.load(location)
+        } catch {
+            throw EngineError(.loadFailed, "\(error)")
+        }
     }
 }
