@@ -9,7 +9,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
     public let alignment: Int
     /// Tensor names in file order.
     public let tensorNames: [String]
-    /// Byte offset of the tensor data section within the file.
+    /// Byte offset of the tensor data section within the file (at most the file size: vocab-only
+    /// files end without the final alignment padding).
     public let dataOffset: Int
 
     private let infos: [String: GGUFTensorInfo]
