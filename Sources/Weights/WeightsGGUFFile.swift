@@ -207,6 +207,17 @@ enum GGMLType {
         }
     }
 
+    static func id(_ dtype: WeightDType) -> UInt32 {
+        switch dtype {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q8_0: return 8
+        case .bf16: return 30
+        }
+    }
+
     static func name(_ id: UInt32) -> String {
         let names: [UInt32: String] = [
             0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
