@@ -14,7 +14,9 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalize
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSETS = os.path.join(os.path.dirname(ROOT), "shared", "assets")
 SMOLLM_GGUF = os.path.expanduser("~/.cache/swift-vllm/SmolLM2-135M-Instruct.Q4_1.gguf")
-OUT = os.path.join(ROOT, "Tests", "TokenizerTests", "Fixtures", "hf_tokenizer_cases.json")
+FIXTURES = os.path.join(ROOT, "Tests", "TokenizerTests", "Fixtures")
+OUT = os.path.join(FIXTURES, "hf_tokenizer_cases.json")
+VARIANTS_OUT = os.path.join(FIXTURES, "variants")
 
 QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
@@ -165,5 +167,70 @@ def main():
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes)", file=sys.stderr)
 
 
+def make_variants():
+    """Small tokenizer.json files exercising pipeline pieces the real tokenizers do not use,
+    built on the 512-token stories260K vocabulary, with HF's ids for the corpus."""
+    base_path = os.path.join(ASSETS, "stories260K-hf", "tokenizer.json")
+
+    def flags(tok):
+        tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
+        tok.add_tokens([AddedToken("[rs]", rstrip=True, normalized=False),
+                        AddedToken("word", single_word=True, normalized=False),
+                        AddedToken("<|im_end|>", special=False, normalized=False)])
+
+    def metaspace_first(tok):
+        tok.normalizer = None
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=False)
+        tok.decoder = decoders.Sequence([decoders.Metaspace(replacement="\u2581", prepend_scheme="first"), decoders.ByteFallback(), decoders.Fuse()])
+        tok.add_special_tokens([AddedToken("<|im_end|>", special=True, normalized=False)])
+
+    def metaspace_split(tok):
+        tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+        tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+
+    def splitters(tok):
+        tok.normalizer = normalizers.Sequence([normalizers.Strip(), normalizers.Replace(Regex("[0-9]+"), "#"), normalizers.StripAccents()])
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(r"\s+"), behavior="removed"),
+            pre_tokenizers.Split("-", behavior="merged_with_previous"),
+            pre_tokenizers.Split("x", behavior="merged_with_next"),
+            pre_tokenizers.Split(".", behavior="contiguous"),
+            pre_tokenizers.Punctuation(behavior="isolated"),
+        ])
+        tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+
+    def whitespace_digits(tok):
+        tok.normalizer = normalizers.NFD()
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=False)])
+        tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+
+    def whitespace_split_bert(tok):
+        tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=False)
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.BertPreTokenizer()])
+
+    variants = {"flags": flags, "metaspace_first": metaspace_first, "metaspace_split": metaspace_split,
+                "splitters": splitters, "whitespace_digits": whitespace_digits, "whitespace_split_bert": whitespace_split_bert}
+    corpus = CORPUS + ["a<mask>b  <mask> c[rs]   d word words sword word.", "x-y-z--w xx.. ...x", "<|im_end|>  hi <|im_end|>"]
+    result = {}
+    for name, modify in variants.items():
+        tok = Tokenizer.from_file(base_path)
+        modify(tok)
+        folder = os.path.join(VARIANTS_OUT, name)
+        os.makedirs(folder, exist_ok=True)
+        tok.save(os.path.join(folder, "tokenizer.json"), pretty=False)
+        cases = []
+        for text in corpus:
+            enc = tok.encode(text, add_special_tokens=True)
+            cases.append({"text": text, "ids": enc.ids, "decoded": tok.decode(enc.ids, skip_special_tokens=False),
+                          "decoded_skip_special": tok.decode(enc.ids, skip_special_tokens=True)})
+        result[name] = cases
+    with open(os.path.join(VARIANTS_OUT, "cases.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, ensure_ascii=True, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {len(variants)} variants to {VARIANTS_OUT}", file=sys.stderr)
+
+
 if __name__ == "__main__":
     main()
+    make_variants()
