@@ -96,8 +96,10 @@ public final class AsyncLLMEngine: @unchecked Sendable {
     // MARK: Requests
 
     /// Starts a request; the stream yields its outputs (deltas by default) and finishes after the one
-    /// with `finished == true`. Ending the stream early (task cancelled, consumer gone) aborts the request
-    /// and frees its KV blocks. Throws `EngineError` for requests that cannot start (see the type docs).
+    /// with `finished == true`. Ending the stream early aborts the request and frees its KV blocks: cancel
+    /// the consuming task, or release the stream (breaking out of a loop while still holding the stream
+    /// keeps the request running until the stream is released). Throws `EngineError` for requests that
+    /// cannot start (see the type docs).
     public func generate(requestId: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0,
                          outputKind: RequestOutputKind = .delta, cacheSalt: String? = nil) throws -> OutputStream {
         let prepared = try engine.prepare(requestId: requestId, prompt: prompt, params: params, priority: priority,
