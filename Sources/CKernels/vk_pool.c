@@ -51,13 +51,15 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-typedef struct { int index; } worker_arg;
+// `generation` is sampled by the creator: a section (or stop) issued before the thread first runs
+// must still be seen as new.
+typedef struct { int index; uint64_t generation; } worker_arg;
 static worker_arg worker_args[VK_MAX_THREADS];
 
 static void *worker_main(void *p) {
     int index = ((worker_arg *)p)->index;
+    uint64_t seen = ((worker_arg *)p)->generation;
     in_worker = true;
-    uint64_t seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
     for (;;) {
         uint64_t g = atomic_load_explicit(&pool.generation, memory_order_acquire);
         if (g == seen) {
@@ -106,6 +108,7 @@ static void start_workers_locked(int n) {
     pool.size = 1;
     for (int i = 1; i < n; i++) {
         worker_args[i].index = i;
+        worker_args[i].generation = atomic_load(&pool.generation);
         if (pthread_create(&pool.workers[i], NULL, worker_main, &worker_args[i]) != 0) break;
         pool.size = i + 1;
     }
