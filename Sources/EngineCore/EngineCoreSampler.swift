@@ -47,7 +47,8 @@ final class Sampler {
             uniform = sharedGenerator.nextUnitDouble()
         }
         return work.withUnsafeMutableBufferPointer { logits -> Int in
-            _ = logits.initialize(from: row)
+            // A NaN logit (a broken model row) is treated as masked rather than poisoning the draw.
+            for i in 0..<logits.count { logits[i] = row[i].isNaN ? -.infinity : row[i] }
             applyLogitsProcessors(logits, request: request)
             if params.isGreedy { return Sampler.argmax(UnsafeBufferPointer(logits)) }
             let inverseTemperature = Float(1.0 / max(params.temperature, Sampler.minimumTemperature))
@@ -216,7 +217,10 @@ final class Sampler {
         let buckets = Sampler.topPBuckets
         while subset.count > Sampler.topPSortLimit && span > 1e-5 {
             let width = span / Float(buckets)
-            func bucket(_ v: Float) -> Int { min(buckets - 1, max(0, Int((top - v) / width))) }
+            func bucket(_ v: Float) -> Int {
+                let distance = (top - v) / width
+                return distance >= Float(buckets - 1) ? buckets - 1 : max(0, Int(distance))
+            }
             for b in 0..<buckets { bucketMass[b] = 0 }
             for id in subset { bucketMass[bucket(logits[Int(id)])] += Double(weights[Int(id)]) }
             // The first bucket whose mass reaches the threshold (the last one if rounding never does).

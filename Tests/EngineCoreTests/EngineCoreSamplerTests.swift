@@ -186,4 +186,26 @@ final class EngineCoreSamplerTests: XCTestCase {
         XCTAssertEqual(all, 5)
         XCTAssertEqual(out, [4, 2, 3, 0, 5])
     }
+
+    func testBrokenLogitsNeverCrash() {
+        let rows: [[Float]] = [
+            [.nan, 1, .nan, 0.5] + [Float](repeating: -3e38, count: 100),
+            [Float](repeating: .nan, count: 104),
+            [Float](repeating: -.infinity, count: 104),
+            [3e38, -3e38] + [Float](repeating: 0, count: 102),
+            [.infinity, 1] + [Float](repeating: 0, count: 102),
+        ]
+        let variants: [(inout SamplingParams) -> Void] = [
+            { _ in }, { $0.topP = 0.9 }, { $0.topK = 3 }, { $0.minP = 0.2 }, { $0.temperature = 0 },
+            { $0.topK = 5; $0.topP = 0.5; $0.minP = 0.1 },
+        ]
+        for row in rows {
+            for configure in variants {
+                let params = makeParams(temperature: 1, seed: 1, configure: configure)
+                let token = sample(row, state(params))
+                XCTAssertTrue((0..<row.count).contains(token))
+            }
+        }
+        XCTAssertEqual(sample(rows[0], state(makeParams(temperature: 0))), 1, "NaN is never the argmax")
+    }
 }
