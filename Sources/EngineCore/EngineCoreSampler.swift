@@ -140,12 +140,16 @@ final class Sampler {
 
         if topK == 0 && !usesTopP {
             var total = 0.0
-            for v in logits { total += exp(Double(v - maxValue)) }
+            for i in 0..<vocab {
+                let w = exp(logits[i] - maxValue)
+                weights[i] = w
+                total += Double(w)
+            }
             let target = uniform * total
             var cumulative = 0.0
             var lastValid = 0
-            for i in 0..<vocab where logits[i] != -.infinity {
-                cumulative += exp(Double(logits[i] - maxValue))
+            for i in 0..<vocab where weights[i] > 0 {
+                cumulative += Double(weights[i])
                 lastValid = i
                 if cumulative > target { return i }
             }
@@ -204,7 +208,7 @@ final class Sampler {
         for i in 0..<logits.count {
             let v = logits[i]
             if v == -.infinity { weights[i] = 0; continue }
-            let w = Float(exp(Double(v - maxValue)))
+            let w = exp(v - maxValue)
             weights[i] = w
             total += Double(w)
             subset.append(Int32(i))

@@ -117,7 +117,7 @@ final class EngineCoreSamplerTests: XCTestCase {
             let maxValue = logits.max() ?? 0
             let sorted = logits.indices.filter { logits[$0] != -.infinity }
                 .sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-            let weightsRef = logits.map { $0 == -.infinity ? 0.0 : Double(Float(exp(Double($0 - maxValue)))) }
+            let weightsRef = logits.map { $0 == -.infinity ? 0.0 : Double(exp($0 - maxValue)) }
             let total = weightsRef.reduce(0, +)
             var expected = Set<Int>()
             var before = 0.0
