@@ -36,11 +36,15 @@ public final class AsyncLLMEngine: @unchecked Sendable {
     // Engine thread only.
     private var streams: [String: OutputStream.Continuation] = [:]
     private var engineHasWork = false
+    private var throughputLog: EngineThroughputLog?
 
     /// Starts the engine thread around an already built engine (which must not be used directly afterwards).
     public init(engine: LLMEngine) {
         self.engine = engine
         latestStats = engine.stats()
+        throughputLog = engine.config.logStatsInterval.map {
+            EngineThroughputLog(interval: $0, now: monotonicSeconds(), stats: latestStats)
+        }
         let thread = Thread { [self] in runLoop() }
         thread.name = "vllm-engine"
         thread.stackSize = 8 << 20
@@ -67,6 +71,8 @@ public final class AsyncLLMEngine: @unchecked Sendable {
     /// vLLM defaults with the model's generation_config.json applied; set the request's fields on top.
     public var defaultSamplingParams: SamplingParams { engine.bundle.generationDefaults.samplingParams() }
     public var numKVBlocks: Int { engine.numKVBlocks }
+    public var kvCacheTokens: Int { engine.kvCacheTokens }
+    public var maxConcurrency: Double { engine.maxConcurrency }
 
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         engine.bundle.tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
@@ -216,6 +222,7 @@ public final class AsyncLLMEngine: @unchecked Sendable {
             }
             engineHasWork = engine.hasUnfinishedRequests
             let snapshot = engine.stats()
+            throughputLog?.logIfDue(snapshot, now: monotonicSeconds())
             condition.lock()
             for id in finishedIds { activeRequestIds.remove(id) }
             latestStats = snapshot
