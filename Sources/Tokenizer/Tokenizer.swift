@@ -1,1 +1,160 @@
-// Tokenizer module
+import Foundation
+
+/// A text <-> token-id codec matching Hugging Face `tokenizers`. Immutable after load, so one
+/// instance may be shared by all threads.
+public final class Tokenizer: @unchecked Sendable {
+    enum Model {
+        case bpe(BPEModel)
+        case wordPiece(WordPieceModel)
+    }
+
+    /// Everything a loader assembles; the tokenizer is a frozen copy of it.
+    struct Parts {
+        var model: Model
+        var normalizer: Normalizer?
+        var preTokenizer: PreTokenizer?
+        var postProcessor: PostProcessor = .none
+        var decoder: Decoder?
+        var idToToken: [String?]
+        var addedTokens: [AddedToken] = []
+        var bosToken: String?
+        var eosToken: String?
+        var padToken: String?
+        var bosTokenId: Int?
+        var eosTokenId: Int?
+        var padTokenId: Int?
+        var chatTemplate: String?
+        var namedChatTemplates: [String: String] = [:]
+    }
+
+    private let model: Model
+    private let normalizer: Normalizer?
+    private let preTokenizer: PreTokenizer?
+    private let postProcessor: PostProcessor
+    private let decoder: Decoder?
+    private let idToToken: [String?]
+    private let tokenToId: [TokenKey: Int]
+    private let specialIds: Set<Int>
+    private let addedTokenMatcher: AddedTokenMatcher
+    private let hasAddedTokens: Bool
+
+    public let vocabSize: Int
+    public let bosTokenId: Int?
+    public let eosTokenId: Int?
+    public let padTokenId: Int?
+    public let bosToken: String?
+    public let eosToken: String?
+    public let addBosToken: Bool
+    public let chatTemplate: String?
+    public let namedChatTemplates: [String: String]
+
+    init(parts: Parts) {
+        model = parts.model
+        normalizer = parts.normalizer
+        preTokenizer = parts.preTokenizer
+        postProcessor = parts.postProcessor
+        decoder = parts.decoder
+        var table = parts.idToToken
+        for token in parts.addedTokens {
+            if token.id >= table.count { table.append(contentsOf: repeatElement(nil, count: token.id - table.count + 1)) }
+            table[token.id] = token.content
+        }
+        idToToken = table
+        var lookup: [TokenKey: Int] = [:]
+        lookup.reserveCapacity(table.count)
+        for (id, token) in table.enumerated() {
+            guard let token else { continue }
+            let key = TokenKey(token)
+            if lookup[key] == nil { lookup[key] = id }
+        }
+        for token in parts.addedTokens { lookup[TokenKey(token.content)] = token.id }
+        tokenToId = lookup
+        specialIds = Set(parts.addedTokens.filter { $0.special }.map { $0.id })
+        addedTokenMatcher = AddedTokenMatcher(parts.addedTokens)
+        hasAddedTokens = !parts.addedTokens.isEmpty
+        vocabSize = table.count
+
+        func resolve(_ token: String?, _ id: Int?) -> (String?, Int?) {
+            if let id, id >= 0, id < table.count { return (token ?? table[id], id) }
+            if let token, let found = lookup[TokenKey(token)] { return (token, found) }
+            return (token, nil)
+        }
+        (bosToken, bosTokenId) = resolve(parts.bosToken, parts.bosTokenId)
+        (eosToken, eosTokenId) = resolve(parts.eosToken, parts.eosTokenId)
+        padTokenId = resolve(parts.padToken, parts.padTokenId).1
+        let probe = parts.postProcessor.apply([])
+        addBosToken = bosTokenId != nil && probe.first == bosTokenId
+        chatTemplate = parts.chatTemplate
+        namedChatTemplates = parts.namedChatTemplates
+    }
+
+    // MARK: Encoding
+
+    public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
+        var ids: [Int] = []
+        ids.reserveCapacity(text.utf8.count / 3 + 4)
+        var scratch = BPEScratch()
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBufferPointer { mutableBuffer in
+            let buffer = UnsafeBufferPointer(mutableBuffer)
+            if !hasAddedTokens {
+                if !buffer.isEmpty { encodeText(buffer, 0..<buffer.count, &scratch, &ids) }
+                return
+            }
+            for segment in addedTokenMatcher.split(buffer) {
+                switch segment {
+                case .token(let id): ids.append(id)
+                case .text(let range): encodeText(buffer, range, &scratch, &ids)
+                }
+            }
+        }
+        return addSpecialTokens ? postProcessor.apply(ids) : ids
+    }
+
+    /// Normalize, pre-tokenize and run the model over one segment between added tokens.
+    private func encodeText(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
+                            _ scratch: inout BPEScratch, _ ids: inout [Int]) {
+        var segmentBytes: [UInt8]
+        if let normalizer {
+            let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+            segmentBytes = Array(normalizer.apply(text).utf8)
+        } else {
+            segmentBytes = Array(buffer[range])
+        }
+        var pieces = PieceList(bytes: segmentBytes, ranges: [0..<segmentBytes.count])
+        segmentBytes = []
+        preTokenizer?.apply(&pieces, SegmentContext(isFirst: range.lowerBound == 0))
+        pieces.bytes.withUnsafeBufferPointer { bytes in
+            switch model {
+            case .bpe(let bpe):
+                for piece in pieces.ranges { bpe.encodeWord(bytes, piece, scratch: &scratch, into: &ids) }
+            case .wordPiece(let wordPiece):
+                for piece in pieces.ranges { wordPiece.encodeWord(bytes, piece, into: &ids) }
+            }
+        }
+    }
+
+    // MARK: Decoding
+
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
+        for id in ids {
+            if skipSpecialTokens && specialIds.contains(id) { continue }
+            if let token = token(forId: id) { tokens.append(token) }
+        }
+        guard let decoder else { return tokens.joined(separator: " ") }
+        return decoder.decode(tokens).joined()
+    }
+
+    // MARK: Vocabulary
+
+    public func token(forId id: Int) -> String? {
+        guard id >= 0, id < idToToken.count else { return nil }
+        return idToToken[id]
+    }
+
+    public func id(forToken token: String) -> Int? { tokenToId[TokenKey(token)] }
+
+    public func isSpecial(_ id: Int) -> Bool { specialIds.contains(id) }
+}

@@ -1,0 +1,73 @@
+// Paged KV cache writes and PagedAttention over mixed prefill/decode batches.
+#include "vk_internal.h"
+#include <stdatomic.h>
+
+#define VK_ATTN_ROWS_PER_JOB 16 // query rows per work item: balances causal prefill across threads
+
+void vk_kv_store(float *k_cache, float *v_cache, const float *k, const float *v, const int32_t *slot_mapping,
+                 int64_t num_tokens, int64_t kv_dim) {
+    for (int64_t t = 0; t < num_tokens; t++) {
+        int64_t slot = slot_mapping[t];
+        if (slot < 0) continue;
+        memcpy(k_cache + slot * kv_dim, k + t * kv_dim, (size_t)kv_dim * sizeof(float));
+        memcpy(v_cache + slot * kv_dim, v + t * kv_dim, (size_t)kv_dim * sizeof(float));
+    }
+}
+
+typedef struct {
+    vk_attn_job proto;      // fields shared by every job
+    const vk_attn_meta *meta;
+    const int64_t *prefix;  // [num_seqs + 1] first job index of each sequence
+    int64_t total_jobs;
+    _Atomic int64_t next;   // jobs are handed out dynamically: their costs differ a lot
+    const vk_kernel_table *kt;
+} attn_ctx;
+
+static void attn_task(void *p, int ith, int nth) {
+    (void)ith;
+    (void)nth;
+    attn_ctx *c = p;
+    const vk_attn_meta *meta = c->meta;
+    const int64_t n_kv = c->proto.n_kv_heads, group = c->proto.n_heads / n_kv;
+    vk_attn_job job = c->proto;
+    job.scratch = vk_scratch(VK_SCRATCH_PRIVATE,
+                             vk_attn_scratch_floats(group, meta->block_size, c->proto.head_dim) * sizeof(float));
+    int64_t s = 0;
+    for (;;) {
+        int64_t idx = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
+        if (idx >= c->total_jobs) return;
+        while (c->prefix[s + 1] <= idx) s++; // jobs are taken in increasing order per thread
+        int64_t local = idx - c->prefix[s];
+        int64_t q0 = meta->query_start[s], q_len = meta->query_start[s + 1] - q0;
+        int64_t chunk = local / n_kv;
+        job.kv_head = local % n_kv;
+        job.row0 = q0 + chunk * VK_ATTN_ROWS_PER_JOB;
+        job.row1 = job.row0 + VK_ATTN_ROWS_PER_JOB < q0 + q_len ? job.row0 + VK_ATTN_ROWS_PER_JOB : q0 + q_len;
+        job.ctx0 = (int64_t)meta->seq_lens[s] - q_len + chunk * VK_ATTN_ROWS_PER_JOB + 1;
+        job.block_table = meta->block_tables + (int64_t)s * meta->max_blocks_per_seq;
+        c->kt->attend(&job);
+    }
+}
+
+void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache, int64_t n_heads,
+                        int64_t n_kv_heads, int64_t head_dim, float scale, const vk_attn_meta *meta) {
+    if (!meta || meta->num_seqs <= 0 || n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || meta->block_size <= 0)
+        return;
+    int64_t *prefix = vk_scratch(VK_SCRATCH_SHARED, (size_t)(meta->num_seqs + 1) * sizeof(int64_t));
+    double work = 0.0;
+    prefix[0] = 0;
+    for (int32_t s = 0; s < meta->num_seqs; s++) {
+        int64_t q_len = meta->query_start[s + 1] - meta->query_start[s];
+        if (q_len < 0) q_len = 0;
+        int64_t chunks = (q_len + VK_ATTN_ROWS_PER_JOB - 1) / VK_ATTN_ROWS_PER_JOB;
+        prefix[s + 1] = prefix[s] + chunks * n_kv_heads;
+        work += 4.0 * (double)q_len * (double)meta->seq_lens[s] * (double)(n_heads * head_dim);
+    }
+    attn_ctx c = {
+        .proto = {.out = out, .q = q, .k_cache = k_cache, .v_cache = v_cache, .n_heads = n_heads,
+                  .n_kv_heads = n_kv_heads, .head_dim = head_dim, .scale = scale, .block_size = meta->block_size},
+        .meta = meta, .prefix = prefix, .total_jobs = prefix[meta->num_seqs], .kt = vk_kt(),
+    };
+    atomic_init(&c.next, 0);
+    vk_parallel_run(attn_task, &c, vk_threads_for_work(work));
+}

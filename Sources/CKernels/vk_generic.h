@@ -1,0 +1,115 @@
+// Plain-C kernel bodies that the compiler vectorises. Each ISA file wraps them in functions
+// compiled for its instruction set, so one source yields SSE2, AVX2 and AVX-512 code.
+#ifndef VK_GENERIC_H
+#define VK_GENERIC_H
+#include "vk_internal.h"
+#include <math.h>
+
+VK_INLINE float vk_g_dot(const float *a, const float *b, int64_t n) {
+#pragma clang fp reassociate(on)
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+VK_INLINE void vk_g_axpy(float *restrict y, float a, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+VK_INLINE void vk_g_scale(float *y, float a, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] *= a;
+}
+
+VK_INLINE float vk_g_exp_sum(float *x, float shift, int64_t n) {
+#pragma clang fp reassociate(on)
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float e = vk_expf_fast(x[i] - shift);
+        x[i] = e;
+        s += e;
+    }
+    return s;
+}
+
+VK_INLINE void vk_g_silu_mul(float *out, const float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + vk_expf_fast(-g)) * up[i];
+    }
+}
+
+VK_INLINE void vk_g_rmsnorm_row(float *out, const float *x, const float *weight, int64_t dim, float eps) {
+#pragma clang fp reassociate(on)
+    float ss = 0.0f;
+    for (int64_t i = 0; i < dim; i++) ss += x[i] * x[i];
+    float r = 1.0f / sqrtf(ss / (float)dim + eps);
+    for (int64_t i = 0; i < dim; i++) out[i] = x[i] * r * weight[i];
+}
+
+// Packs W rows [n0, n0+nc) x columns [k0, k0+kc) into a column-interleaved fp32 panel.
+VK_INLINE void vk_g_pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int nc,
+                               int64_t k0, int64_t kc, float *tmp) {
+    size_t off;
+    switch (wt) {
+    case VK_F32: off = (size_t)k0 * 4; break;
+    case VK_F16:
+    case VK_BF16: off = (size_t)k0 * 2; break;
+    default: off = vk_row_bytes(wt, k0); break;
+    }
+    for (int c = 0; c < 16; c++) {
+        if (c < nc) {
+            vk_row_to_f32(w + (size_t)(n0 + c) * row_bytes + off, wt, kc, tmp);
+            for (int64_t kk = 0; kk < kc; kk++) dst[kk * 16 + c] = tmp[kk];
+        } else {
+            for (int64_t kk = 0; kk < kc; kk++) dst[kk * 16 + c] = 0.0f;
+        }
+    }
+}
+
+// Online-softmax attention over paged KV blocks (one block of scores at a time), see vk_attn_job.
+VK_INLINE void vk_g_attend(const vk_attn_job *job) {
+    const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
+    const int64_t group = job->n_heads / job->n_kv_heads, kv_stride = job->n_kv_heads * hd;
+    float *scores = job->scratch;            // [group][bs]
+    float *acc = scores + group * bs;        // [group][hd]
+    float *row_max = acc + group * hd;       // [group]
+    float *row_sum = row_max + group;        // [group]
+    for (int64_t row = job->row0; row < job->row1; row++) {
+        const int64_t ctx = job->ctx0 + (row - job->row0);
+        for (int64_t h = 0; h < group; h++) {
+            row_max[h] = -INFINITY;
+            row_sum[h] = 0.0f;
+        }
+        memset(acc, 0, (size_t)(group * hd) * sizeof(float));
+        for (int64_t b = 0; b * bs < ctx; b++) {
+            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            const int64_t base = ((int64_t)job->block_table[b] * bs * job->n_kv_heads + g) * hd;
+            const float *kb = job->k_cache + base, *vb = job->v_cache + base;
+            for (int64_t h = 0; h < group; h++) {
+                const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
+                float *sc = scores + h * bs, *ah = acc + h * hd;
+                float bmax = -INFINITY;
+                for (int64_t p = 0; p < np; p++) {
+                    sc[p] = vk_g_dot(qh, kb + p * kv_stride, hd) * job->scale;
+                    bmax = sc[p] > bmax ? sc[p] : bmax;
+                }
+                float new_max = bmax > row_max[h] ? bmax : row_max[h];
+                if (new_max != row_max[h] && row_max[h] != -INFINITY) {
+                    float corr = vk_expf_fast(row_max[h] - new_max);
+                    row_sum[h] *= corr;
+                    vk_g_scale(ah, corr, hd);
+                }
+                row_max[h] = new_max;
+                row_sum[h] += vk_g_exp_sum(sc, new_max, np);
+                for (int64_t p = 0; p < np; p++) vk_g_axpy(ah, sc[p], vb + p * kv_stride, hd);
+            }
+        }
+        for (int64_t h = 0; h < group; h++) {
+            float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
+            float inv = row_sum[h] > 0.0f ? 1.0f / row_sum[h] : 0.0f;
+            for (int64_t d = 0; d < hd; d++) oh[d] = acc[h * hd + d] * inv;
+        }
+    }
+}
+
+#endif

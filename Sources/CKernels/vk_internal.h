@@ -1,0 +1,123 @@
+// Private declarations shared by the CKernels translation units (not part of the public API).
+#ifndef VK_INTERNAL_H
+#define VK_INTERNAL_H
+
+#include "vk_kernels.h"
+#include <stdbool.h>
+#include <string.h>
+
+#define VK_QK 32 // values per GGML block
+
+#if defined(__x86_64__) || defined(__i386__)
+#define VK_X86 1
+#define VK_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define VK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+#else
+#define VK_X86 0
+#endif
+
+#define VK_INLINE static inline __attribute__((always_inline))
+
+// GGML block layouts (byte-exact with ggml: fp16 scale fields stored as raw uint16).
+typedef struct { uint16_t d; int8_t qs[VK_QK]; } vk_block_q8_0;
+typedef struct { uint16_t d; uint8_t qs[VK_QK / 2]; } vk_block_q4_0;
+typedef struct { uint16_t d, m; uint8_t qs[VK_QK / 2]; } vk_block_q4_1;
+_Static_assert(sizeof(vk_block_q8_0) == 34, "q8_0 block size");
+_Static_assert(sizeof(vk_block_q4_0) == 18, "q4_0 block size");
+_Static_assert(sizeof(vk_block_q4_1) == 20, "q4_1 block size");
+
+// Activation row quantized to 8 bits for integer dot products against quantized weights:
+// value = q * d; s = d * sum(q) lets Q4_0's (-8) offset and Q4_1's min fold into one term.
+typedef struct { float d, s; int8_t q[VK_QK]; } vk_block_q8a;
+
+// ---- thread pool -------------------------------------------------------------------------
+// fn(ctx, ith, nth) is run for ith = 0 ..< nth, the caller doing ith = 0. Calls are serialised;
+// a call made from inside a pool task runs inline with nth = 1.
+typedef void (*vk_task_fn)(void *ctx, int ith, int nth);
+void vk_parallel_run(vk_task_fn fn, void *ctx, int nth);
+// Threads worth using for `work` units of roughly equal cost (~1 unit = 1 flop/byte touched).
+int vk_threads_for_work(double work);
+void vk_ensure_init(void);
+
+// Per-OS-thread scratch, 64-byte aligned, grown rarely, never shrunk. Slot SHARED is filled by
+// the calling thread before a parallel section and read by every task through the context.
+enum { VK_SCRATCH_SHARED = 0, VK_SCRATCH_PRIVATE = 1, VK_SCRATCH_PRIVATE2 = 2, VK_SCRATCH_SLOTS = 3 };
+void *vk_scratch(int slot, size_t bytes);
+
+// Contiguous share [*begin, *end) of `total` items for task ith of nth, in units of `align`.
+VK_INLINE void vk_split_range(int64_t total, int64_t align, int ith, int nth, int64_t *begin, int64_t *end) {
+    int64_t units = (total + align - 1) / align;
+    int64_t b = units * ith / nth, e = units * (ith + 1) / nth;
+    *begin = b * align < total ? b * align : total;
+    *end = e * align < total ? e * align : total;
+}
+
+// One unit of paged attention: query rows [row0, row1) of one sequence, the query heads that
+// share kv head `kv_head`. Row row0 sees cache positions [0, ctx0), each later row one more.
+typedef struct vk_attn_job {
+    float *out;
+    const float *q, *k_cache, *v_cache;
+    int64_t n_heads, n_kv_heads, head_dim;
+    float scale;
+    const int32_t *block_table;
+    int64_t block_size;
+    int64_t row0, row1, ctx0, kv_head;
+    float *scratch; // vk_attn_scratch_floats() floats
+} vk_attn_job;
+
+static inline size_t vk_attn_scratch_floats(int64_t group, int64_t block_size, int64_t head_dim) {
+    return (size_t)(group * block_size + group * head_dim + 2 * group + 16);
+}
+
+// ---- ISA-specific kernel table --------------------------------------------------------------
+typedef struct {
+    // y[i*ldy + j] = dot(x row i, W row j) for i < m, j in [n0, n1), fp32/f16/bf16 weights.
+    void (*gemv_float)(float *y, int64_t ldy, const float *x, int64_t m, int64_t k,
+                       const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
+    // Same for quantized weights against activations pre-quantized to vk_block_q8a rows.
+    void (*gemv_quant)(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
+                       const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
+    void (*quantize_act)(const float *x, int64_t k, vk_block_q8a *out);
+    // Packed panel: dst[kk*16 + c] = W[n0 + c][k0 + kk] as fp32 for kk < kc, c < 16 (zero past nc).
+    void (*pack_panel)(float *dst, const uint8_t *w, vk_dtype wt, size_t row_bytes,
+                       int64_t n0, int nc, int64_t k0, int64_t kc);
+    // y[i][0..nc) (+)= sum_kk x[i][kk] * panel[kk][0..nc) for i < mr (mr <= 6).
+    void (*micro_6x16)(float *y, int64_t ldy, const float *x, int64_t ldx, const float *panel,
+                       int64_t kc, int mr, int nc, bool accumulate);
+    void (*silu_mul)(float *out, const float *gate, const float *up, int64_t n);
+    void (*rmsnorm_row)(float *out, const float *x, const float *weight, int64_t dim, float eps);
+    void (*attend)(const struct vk_attn_job *job);
+    float (*exp_sum)(float *x, float shift, int64_t n);       // x = exp(x - shift); returns the sum
+} vk_kernel_table;
+
+extern const vk_kernel_table vk_kernels_scalar;
+#if VK_X86
+extern const vk_kernel_table vk_kernels_avx2;
+#endif
+const vk_kernel_table *vk_kt(void);
+
+// ---- shared scalar helpers -----------------------------------------------------------------
+VK_INLINE uint32_t vk_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+VK_INLINE float vk_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+// exp(x) for x in any range, ~2 ulp; plain arithmetic so that loops over it auto-vectorise.
+VK_INLINE float vk_expf_fast(float x) {
+    const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f, ln2_lo = 1.428606765330187e-06f;
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float magic = 12582912.0f; // 1.5 * 2^23: adding it rounds to an integer
+    float n = (x * log2e + magic) - magic;
+    float r = x - n * ln2_hi;
+    r = r - n * ln2_lo;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t e = (int32_t)n + 127;
+    return p * vk_bits_f32((uint32_t)e << 23);
+}
+
+#endif

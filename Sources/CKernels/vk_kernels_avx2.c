@@ -1,0 +1,247 @@
+// AVX2 + FMA + F16C kernel table. Compiled with target attributes so the binary stays portable;
+// the dispatcher only selects it on CPUs that report these features.
+#include "vk_generic.h"
+#if VK_X86
+#include <immintrin.h>
+
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+
+AVX2_INLINE float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2_INLINE float f16_scalar(uint16_t h) { return _cvtsh_ss(h); }
+
+// ---- fp32 / f16 / bf16 weights -------------------------------------------------------------
+AVX2_INLINE __m256 load8w(const uint8_t *row, int64_t i, const int wt) {
+    if (wt == VK_F32) return _mm256_loadu_ps((const float *)row + i);
+    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)row + i));
+    if (wt == VK_BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+}
+
+AVX2_INLINE float load1w(const uint8_t *row, int64_t i, const int wt) {
+    if (wt == VK_F32) return ((const float *)row)[i];
+    uint16_t h = ((const uint16_t *)row)[i];
+    if (wt == VK_BF16) return vk_bits_f32((uint32_t)h << 16);
+    return f16_scalar(h);
+}
+
+// res[r] = dot(x, W row r) for R consecutive rows; several rows in flight hide load latency.
+AVX2_INLINE void dot_rows(float *res, const float *x, const uint8_t *w, size_t rb, int64_t k, const int wt,
+                          const int R) {
+    __m256 acc[4][2];
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+        for (int r = 0; r < R; r++) {
+            acc[r][0] = _mm256_fmadd_ps(load8w(w + r * rb, i, wt), x0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(load8w(w + r * rb, i + 8, wt), x1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float s = hsum_ps(_mm256_add_ps(acc[r][0], acc[r][1]));
+        for (int64_t t = i; t < k; t++) s += x[t] * load1w(w + r * rb, t, wt);
+        res[r] = s;
+    }
+}
+
+AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                              size_t rb, int64_t n0, int64_t n1, const int wt) {
+    float res[4];
+    int64_t j = n0;
+    for (; j + 4 <= n1; j += 4) {
+        for (int64_t i = 0; i < m; i++) {
+            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 4);
+            for (int r = 0; r < 4; r++) y[i * ldy + j + r] = res[r];
+        }
+    }
+    for (; j < n1; j++)
+        for (int64_t i = 0; i < m; i++) {
+            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 1);
+            y[i * ldy + j] = res[0];
+        }
+}
+
+VK_TARGET_AVX2 static void gemv_float(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                      vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+    switch (wt) {
+    case VK_F32: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_F32); break;
+    case VK_BF16: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_BF16); break;
+    default: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_F16); break;
+    }
+}
+
+// ---- quantized weights x 8-bit activations ---------------------------------------------------
+// Integer dot of one weight block with one activation block, as 8 int32 partial sums.
+AVX2_INLINE __m256i block_dot(const uint8_t *row, int64_t b, __m256i qa, const int wt) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    if (wt == VK_Q8_0) {
+        const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
+        __m256i qw = _mm256_loadu_si256((const __m256i *)blk->qs);
+        // maddubs wants unsigned x signed: move the weight sign onto the activation.
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw));
+        return _mm256_madd_epi16(p, ones);
+    }
+    const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
+    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    __m256i qw = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
+}
+
+AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
+    if (wt == VK_Q8_0) return f16_scalar(((const vk_block_q8_0 *)row + b)->d);
+    if (wt == VK_Q4_0) return f16_scalar(((const vk_block_q4_0 *)row + b)->d);
+    return f16_scalar(((const vk_block_q4_1 *)row + b)->d);
+}
+
+AVX2_INLINE void qdot_rows(float *res, const vk_block_q8a *xq, const uint8_t *w, size_t rb, int64_t nb, const int wt,
+                           const int R) {
+    __m256 acc[4];
+    float corr[4] = {0, 0, 0, 0};
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        float da = xq[b].d, sa = xq[b].s;
+        for (int r = 0; r < R; r++) {
+            const uint8_t *row = w + r * rb;
+            float dw = block_scale(row, b, wt);
+            __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
+            acc[r] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * da), acc[r]);
+            if (wt == VK_Q4_0) corr[r] -= 8.0f * dw * sa;
+            if (wt == VK_Q4_1) corr[r] += f16_scalar(((const vk_block_q4_1 *)row + b)->m) * sa;
+        }
+    }
+    for (int r = 0; r < R; r++) res[r] = hsum_ps(acc[r]) + corr[r];
+}
+
+AVX2_INLINE void gemv_quant_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
+                              size_t rb, int64_t n0, int64_t n1, const int wt) {
+    int64_t nb = k / VK_QK;
+    float res[4];
+    int64_t j = n0;
+    for (; j + 4 <= n1; j += 4) {
+        for (int64_t i = 0; i < m; i++) {
+            qdot_rows(res, xq + i * nb, w + (size_t)j * rb, rb, nb, wt, 4);
+            for (int r = 0; r < 4; r++) y[i * ldy + j + r] = res[r];
+        }
+    }
+    for (; j < n1; j++)
+        for (int64_t i = 0; i < m; i++) {
+            qdot_rows(res, xq + i * nb, w + (size_t)j * rb, rb, nb, wt, 1);
+            y[i * ldy + j] = res[0];
+        }
+}
+
+VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
+                                      const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+    switch (wt) {
+    case VK_Q8_0: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    }
+}
+
+// Same rounding as the scalar table (round-half-even of x / d), so both paths quantize identically.
+VK_TARGET_AVX2 static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK) {
+        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
+               v3 = _mm256_loadu_ps(x + 24);
+        __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                  _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        __m256i q = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+        _mm256_storeu_si256((__m256i *)out[b].q, _mm256_permutevar8x32_epi32(q, perm));
+        out[b].d = d;
+        out[b].s = d * (float)_mm_cvtsi128_si32(s4);
+    }
+}
+
+// ---- prefill micro-kernel ---------------------------------------------------------------------
+AVX2_INLINE void micro_t(float *y, int64_t ldy, const float *x, int64_t ldx, const float *panel, int64_t kc, int nc,
+                         bool accumulate, const int MR) {
+    __m256 c[6][2];
+    for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+    for (int64_t kk = 0; kk < kc; kk++) {
+        __m256 b0 = _mm256_load_ps(panel + kk * 16), b1 = _mm256_load_ps(panel + kk * 16 + 8);
+        for (int i = 0; i < MR; i++) {
+            __m256 a = _mm256_broadcast_ss(x + i * ldx + kk);
+            c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *yr = y + i * ldy;
+        if (nc == 16) {
+            if (accumulate) {
+                c[i][0] = _mm256_add_ps(c[i][0], _mm256_loadu_ps(yr));
+                c[i][1] = _mm256_add_ps(c[i][1], _mm256_loadu_ps(yr + 8));
+            }
+            _mm256_storeu_ps(yr, c[i][0]);
+            _mm256_storeu_ps(yr + 8, c[i][1]);
+        } else {
+            float tmp[16];
+            _mm256_storeu_ps(tmp, c[i][0]);
+            _mm256_storeu_ps(tmp + 8, c[i][1]);
+            for (int t = 0; t < nc; t++) yr[t] = accumulate ? yr[t] + tmp[t] : tmp[t];
+        }
+    }
+}
+
+VK_TARGET_AVX2 static void micro_6x16(float *y, int64_t ldy, const float *x, int64_t ldx, const float *panel,
+                                      int64_t kc, int mr, int nc, bool accumulate) {
+    switch (mr) {
+    case 6: micro_t(y, ldy, x, ldx, panel, kc, nc, accumulate, 6); break;
+    case 5: micro_t(y, ldy, x, ldx, panel, kc, nc, accumulate, 5); break;
+    case 4: micro_t(y, ldy, x, ldx, panel, kc, nc, accumulate, 4); break;
+    case 3: micro_t(y, ldy, x, ldx, panel, kc, nc, accumulate, 3); break;
+    case 2: micro_t(y, ldy, x, ldx, panel, kc, nc, accumulate, 2); break;
+    default: micro_t(y, ldy, x, ldx, panel, kc, nc, accumulate, 1); break;
+    }
+}
+
+VK_TARGET_AVX2 static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int nc,
+                                      int64_t k0, int64_t kc) {
+    float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)kc * sizeof(float));
+    vk_g_pack_panel(dst, w, wt, rb, n0, nc, k0, kc, tmp);
+}
+
+VK_TARGET_AVX2 static void silu_mul(float *out, const float *gate, const float *up, int64_t n) {
+    vk_g_silu_mul(out, gate, up, n);
+}
+VK_TARGET_AVX2 static void rmsnorm_row(float *out, const float *x, const float *weight, int64_t dim, float eps) {
+    vk_g_rmsnorm_row(out, x, weight, dim, eps);
+}
+VK_TARGET_AVX2 static float exp_sum(float *x, float shift, int64_t n) { return vk_g_exp_sum(x, shift, n); }
+
+VK_TARGET_AVX2 static void attend(const vk_attn_job *job) { vk_g_attend(job); }
+
+const vk_kernel_table vk_kernels_avx2 = {
+    .gemv_float = gemv_float,
+    .gemv_quant = gemv_quant,
+    .quantize_act = quantize_act,
+    .pack_panel = pack_panel,
+    .micro_6x16 = micro_6x16,
+    .silu_mul = silu_mul,
+    .rmsnorm_row = rmsnorm_row,
+    .attend = attend,
+    .exp_sum = exp_sum,
+};
+#endif

@@ -1,0 +1,121 @@
+// Portable kernel table: plain C, vectorised only as far as the baseline target allows.
+#include "vk_generic.h"
+
+static float dot_row_float(const float *x, const uint8_t *row, vk_dtype wt, int64_t k) {
+#pragma clang fp reassociate(on)
+    float s = 0.0f;
+    if (wt == VK_F32) {
+        const float *w = (const float *)row;
+        for (int64_t i = 0; i < k; i++) s += x[i] * w[i];
+    } else if (wt == VK_BF16) {
+        const uint16_t *w = (const uint16_t *)row;
+        for (int64_t i = 0; i < k; i++) s += x[i] * vk_bits_f32((uint32_t)w[i] << 16);
+    } else {
+        const uint16_t *w = (const uint16_t *)row;
+        for (int64_t i = 0; i < k; i++) s += x[i] * vk_f16_to_f32(w[i]);
+    }
+    return s;
+}
+
+static void gemv_float(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w, vk_dtype wt,
+                       size_t row_bytes, int64_t n0, int64_t n1) {
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + (size_t)j * row_bytes;
+        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = dot_row_float(x + i * k, row, wt, k);
+    }
+}
+
+static float dot_row_quant(const vk_block_q8a *xq, const uint8_t *row, vk_dtype wt, int64_t nb) {
+    float s = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        const vk_block_q8a *a = &xq[b];
+        int32_t isum = 0;
+        float corr = 0.0f, dw;
+        if (wt == VK_Q8_0) {
+            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
+            dw = vk_f16_to_f32(blk->d);
+            for (int j = 0; j < VK_QK; j++) isum += (int32_t)blk->qs[j] * a->q[j];
+        } else if (wt == VK_Q4_0) {
+            const vk_block_q4_0 *blk = (const vk_block_q4_0 *)row + b;
+            dw = vk_f16_to_f32(blk->d);
+            for (int j = 0; j < VK_QK / 2; j++)
+                isum += (int32_t)(blk->qs[j] & 0xf) * a->q[j] + (int32_t)(blk->qs[j] >> 4) * a->q[j + VK_QK / 2];
+            corr = -8.0f * dw * a->s;
+        } else {
+            const vk_block_q4_1 *blk = (const vk_block_q4_1 *)row + b;
+            dw = vk_f16_to_f32(blk->d);
+            for (int j = 0; j < VK_QK / 2; j++)
+                isum += (int32_t)(blk->qs[j] & 0xf) * a->q[j] + (int32_t)(blk->qs[j] >> 4) * a->q[j + VK_QK / 2];
+            corr = vk_f16_to_f32(blk->m) * a->s;
+        }
+        s += (float)isum * (dw * a->d) + corr;
+    }
+    return s;
+}
+
+static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
+                       vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
+    int64_t nb = k / VK_QK;
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + (size_t)j * row_bytes;
+        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = dot_row_quant(xq + i * nb, row, wt, nb);
+    }
+}
+
+static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
+    for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < VK_QK; j++) amax = fmaxf(amax, fabsf(x[j]));
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        int32_t sum = 0;
+        for (int j = 0; j < VK_QK; j++) {
+            int32_t q = (int32_t)lrintf(x[j] * id);
+            out[b].q[j] = (int8_t)q;
+            sum += q;
+        }
+        out[b].d = d;
+        out[b].s = d * (float)sum;
+    }
+}
+
+static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int nc, int64_t k0,
+                       int64_t kc) {
+    float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)kc * sizeof(float));
+    vk_g_pack_panel(dst, w, wt, row_bytes, n0, nc, k0, kc, tmp);
+}
+
+static void micro_6x16(float *y, int64_t ldy, const float *x, int64_t ldx, const float *panel, int64_t kc, int mr,
+                       int nc, bool accumulate) {
+    float acc[6][16] = {{0}};
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *p = panel + kk * 16;
+        for (int i = 0; i < mr; i++) {
+            float xv = x[i * ldx + kk];
+            for (int c = 0; c < 16; c++) acc[i][c] += xv * p[c];
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        float *yr = y + i * ldy;
+        for (int c = 0; c < nc; c++) yr[c] = accumulate ? yr[c] + acc[i][c] : acc[i][c];
+    }
+}
+
+static void silu_mul(float *out, const float *gate, const float *up, int64_t n) { vk_g_silu_mul(out, gate, up, n); }
+static void rmsnorm_row(float *out, const float *x, const float *weight, int64_t dim, float eps) {
+    vk_g_rmsnorm_row(out, x, weight, dim, eps);
+}
+static float exp_sum(float *x, float shift, int64_t n) { return vk_g_exp_sum(x, shift, n); }
+
+static void attend(const vk_attn_job *job) { vk_g_attend(job); }
+
+const vk_kernel_table vk_kernels_scalar = {
+    .gemv_float = gemv_float,
+    .gemv_quant = gemv_quant,
+    .quantize_act = quantize_act,
+    .pack_panel = pack_panel,
+    .micro_6x16 = micro_6x16,
+    .silu_mul = silu_mul,
+    .rmsnorm_row = rmsnorm_row,
+    .attend = attend,
+    .exp_sum = exp_sum,
+};

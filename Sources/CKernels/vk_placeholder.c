@@ -1,1 +1,0 @@
-#include "vk_kernels.h"

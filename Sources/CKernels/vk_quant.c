@@ -1,0 +1,125 @@
+// Row sizes, GGML block (de)quantization and fp32 conversion of weight rows.
+#include "vk_internal.h"
+#include <math.h>
+
+size_t vk_row_bytes(vk_dtype dtype, int64_t k) {
+    if (k < 0) return 0;
+    switch (dtype) {
+    case VK_F32: return (size_t)k * 4;
+    case VK_F16:
+    case VK_BF16: return (size_t)k * 2;
+    case VK_Q8_0: return (size_t)(k / VK_QK) * sizeof(vk_block_q8_0);
+    case VK_Q4_0: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_0);
+    case VK_Q4_1: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_1);
+    }
+    return 0;
+}
+
+void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out) {
+    switch (dtype) {
+    case VK_F32: memcpy(out, row, (size_t)k * 4); return;
+    case VK_F16: {
+        const uint16_t *h = row;
+        for (int64_t i = 0; i < k; i++) out[i] = vk_f16_to_f32(h[i]);
+        return;
+    }
+    case VK_BF16: {
+        const uint16_t *h = row;
+        for (int64_t i = 0; i < k; i++) out[i] = vk_bits_f32((uint32_t)h[i] << 16);
+        return;
+    }
+    case VK_Q8_0: {
+        const vk_block_q8_0 *b = row;
+        for (int64_t i = 0; i < k / VK_QK; i++, out += VK_QK) {
+            float d = vk_f16_to_f32(b[i].d);
+            for (int j = 0; j < VK_QK; j++) out[j] = (float)b[i].qs[j] * d;
+        }
+        return;
+    }
+    case VK_Q4_0: {
+        const vk_block_q4_0 *b = row;
+        for (int64_t i = 0; i < k / VK_QK; i++, out += VK_QK) {
+            float d = vk_f16_to_f32(b[i].d);
+            for (int j = 0; j < VK_QK / 2; j++) {
+                out[j] = (float)((b[i].qs[j] & 0xf) - 8) * d;
+                out[j + VK_QK / 2] = (float)((b[i].qs[j] >> 4) - 8) * d;
+            }
+        }
+        return;
+    }
+    case VK_Q4_1: {
+        const vk_block_q4_1 *b = row;
+        for (int64_t i = 0; i < k / VK_QK; i++, out += VK_QK) {
+            float d = vk_f16_to_f32(b[i].d), m = vk_f16_to_f32(b[i].m);
+            for (int j = 0; j < VK_QK / 2; j++) {
+                out[j] = (float)(b[i].qs[j] & 0xf) * d + m;
+                out[j + VK_QK / 2] = (float)(b[i].qs[j] >> 4) * d + m;
+            }
+        }
+        return;
+    }
+    }
+}
+
+// Quantizers follow ggml's reference formulas so that files we write match llama.cpp's.
+static void quantize_q8_0(const float *x, int64_t k, vk_block_q8_0 *b) {
+    for (int64_t i = 0; i < k / VK_QK; i++, x += VK_QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < VK_QK; j++) amax = fmaxf(amax, fabsf(x[j]));
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = vk_f32_to_f16(d);
+        for (int j = 0; j < VK_QK; j++) b[i].qs[j] = (int8_t)roundf(x[j] * id);
+    }
+}
+
+static void quantize_q4_0(const float *x, int64_t k, vk_block_q4_0 *b) {
+    for (int64_t i = 0; i < k / VK_QK; i++, x += VK_QK) {
+        float amax = 0.0f, max = 0.0f; // max keeps the sign of the largest-magnitude value
+        for (int j = 0; j < VK_QK; j++) {
+            if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
+        }
+        float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = vk_f32_to_f16(d);
+        for (int j = 0; j < VK_QK / 2; j++) {
+            int q0 = (int)(int8_t)(x[j] * id + 8.5f), q1 = (int)(int8_t)(x[j + VK_QK / 2] * id + 8.5f);
+            q0 = q0 > 15 ? 15 : q0;
+            q1 = q1 > 15 ? 15 : q1;
+            b[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
+        }
+    }
+}
+
+static void quantize_q4_1(const float *x, int64_t k, vk_block_q4_1 *b) {
+    for (int64_t i = 0; i < k / VK_QK; i++, x += VK_QK) {
+        float min = INFINITY, max = -INFINITY;
+        for (int j = 0; j < VK_QK; j++) { min = fminf(min, x[j]); max = fmaxf(max, x[j]); }
+        float d = (max - min) / 15.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = vk_f32_to_f16(d);
+        b[i].m = vk_f32_to_f16(min);
+        for (int j = 0; j < VK_QK / 2; j++) {
+            int q0 = (int)(int8_t)((x[j] - min) * id + 0.5f), q1 = (int)(int8_t)((x[j + VK_QK / 2] - min) * id + 0.5f);
+            q0 = q0 > 15 ? 15 : q0;
+            q1 = q1 > 15 ? 15 : q1;
+            b[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
+        }
+    }
+}
+
+void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out) {
+    switch (dtype) {
+    case VK_F32: memcpy(out, in, (size_t)k * 4); return;
+    case VK_F16: {
+        uint16_t *h = out;
+        for (int64_t i = 0; i < k; i++) h[i] = vk_f32_to_f16(in[i]);
+        return;
+    }
+    case VK_BF16: {
+        uint16_t *h = out;
+        for (int64_t i = 0; i < k; i++) h[i] = vk_f32_to_bf16(in[i]);
+        return;
+    }
+    case VK_Q8_0: quantize_q8_0(in, k, out); return;
+    case VK_Q4_0: quantize_q4_0(in, k, out); return;
+    case VK_Q4_1: quantize_q4_1(in, k, out); return;
+    }
+}

@@ -1,0 +1,227 @@
+import ChatTemplate
+import EngineCore
+import Models
+import Tokenizer
+
+/// The synchronous engine: tokenizes requests, runs the engine core step by step, and turns its
+/// token ids into text outputs with stop strings, n > 1, logprobs and metrics.
+/// Not thread-safe: one thread drives it (AsyncLLMEngine runs it on its own thread).
+public final class LLMEngine {
+    public let bundle: ModelBundle
+    public let config: EngineConfig
+    /// Effective context length (prompt + output) after clamping to the KV cache.
+    public let maxModelLen: Int
+    /// KV blocks allocated (block 0 is the core's reserved null block).
+    public let numKVBlocks: Int
+
+    let core: EngineCore
+    let validator: RequestValidator
+    private let tokenTexts: TokenTextCache
+    private var requests: [String: EngineRequestState] = [:]
+    /// Core request id -> (request id, completion index).
+    private var completionsByCoreId: [String: (requestId: String, index: Int)] = [:]
+    private var metrics: EngineMetricsRecorder
+    private var offlineCounter = 0
+
+    /// Loads the model named by `config.model` and builds the engine.
+    public convenience init(config: EngineConfig) throws {
+        try self.init(bundle: ModelBundle.load(config), config: config)
+    }
+
+    public init(bundle: ModelBundle, config: EngineConfig) throws {
+        self.bundle = bundle
+        self.config = config
+        let sizing = try KVCacheSizing(spec: bundle.model.spec,
+                                      bytesPerBlock: bundle.model.kvCacheBytesPerBlock(blockSize: config.blockSize),
+                                      config: config)
+        maxModelLen = sizing.maxModelLen
+        numKVBlocks = sizing.numBlocks
+        let scheduler = SchedulerConfig(numBlocks: sizing.numBlocks, maxModelLen: sizing.maxModelLen,
+                                        blockSize: config.blockSize, maxNumSeqs: config.maxNumSeqs,
+                                        maxNumBatchedTokens: config.maxNumBatchedTokens,
+                                        enablePrefixCaching: config.enablePrefixCaching,
+                                        enableChunkedPrefill: true,
+                                        longPrefillTokenThreshold: config.longPrefillTokenThreshold,
+                                        maxWaitingRequests: nil, policy: config.schedulingPolicy,
+                                        maxLogprobs: config.maxLogprobs, seed: config.seed)
+        do {
+            core = try EngineCore(model: bundle.model, config: scheduler)
+        } catch {
+            throw EngineError.from(error)
+        }
+        validator = RequestValidator(tokenizer: bundle.tokenizer, vocabSize: bundle.model.spec.vocabSize,
+                                     maxModelLen: sizing.maxModelLen, maxLogprobs: config.maxLogprobs)
+        tokenTexts = TokenTextCache(tokenizer: bundle.tokenizer)
+        metrics = EngineMetricsRecorder(maxModelLen: sizing.maxModelLen)
+    }
+
+    public var tokenizer: Tokenizer { bundle.tokenizer }
+    public var modelName: String { bundle.modelName }
+
+    /// Tokenizes and validates without adding (safe from any thread: touches only immutable state).
+    public func prepare(requestId: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0,
+                        outputKind: RequestOutputKind = .cumulative, cacheSalt: String? = nil,
+                        arrivalTime: Double? = nil) throws -> PreparedRequest {
+        try validator.prepare(requestId: requestId, prompt: prompt, params: params, priority: priority,
+                              outputKind: outputKind, cacheSalt: cacheSalt,
+                              arrivalTime: arrivalTime ?? monotonicSeconds())
+    }
+
+    public func addRequest(requestId: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0,
+                           outputKind: RequestOutputKind = .cumulative, cacheSalt: String? = nil) throws {
+        try addRequest(prepare(requestId: requestId, prompt: prompt, params: params, priority: priority,
+                               outputKind: outputKind, cacheSalt: cacheSalt))
+    }
+
+    /// Adds a request prepared by `prepare` (possibly on another thread). Its n completions become
+    /// n core requests; if one is refused, those already added are withdrawn.
+    public func addRequest(_ request: PreparedRequest) throws {
+        if requests[request.requestId] != nil {
+            throw EngineError(.invalidRequest, "A request with id '\(request.requestId)' is already running.")
+        }
+        let state = EngineRequestState(requestId: request.requestId, prompt: request.prompt,
+                                       promptTokenIds: request.promptTokenIds, params: request.params,
+                                       outputKind: request.outputKind, arrivalTime: request.arrivalTime,
+                                       tokenizer: bundle.tokenizer)
+        var added: [String] = []
+        for completion in state.completions {
+            let coreRequest = EngineCoreRequest(requestId: completion.coreRequestId,
+                                                promptTokenIds: request.promptTokenIds,
+                                                params: state.coreParams(index: completion.index),
+                                                eosTokenIds: bundle.eosTokenIds, arrivalTime: request.arrivalTime,
+                                                priority: request.priority, cacheSalt: request.cacheSalt)
+            do {
+                try core.addRequest(coreRequest)
+            } catch {
+                core.abortRequests(added)
+                for id in added { completionsByCoreId[id] = nil }
+                throw EngineError.from(error)
+            }
+            added.append(completion.coreRequestId)
+            completionsByCoreId[completion.coreRequestId] = (request.requestId, completion.index)
+        }
+        requests[request.requestId] = state
+        metrics.requestAdded(params: request.params, maxModelLen: maxModelLen,
+                             promptLength: request.promptTokenIds.count)
+    }
+
+    public var hasUnfinishedRequests: Bool { !requests.isEmpty || core.hasUnfinishedRequests }
+
+    public var numUnfinishedRequests: Int { requests.count }
+
+    /// Runs one engine step; returns an output for every request that has something to report.
+    public func step() throws -> [RequestOutput] {
+        let stepStart = monotonicSeconds()
+        let coreOutputs: [EngineCoreOutput]
+        do {
+            coreOutputs = try core.step()
+        } catch {
+            throw EngineError.from(error)
+        }
+        let now = monotonicSeconds()
+        var touched: [String] = []
+        var touchedSet = Set<String>()
+        for output in coreOutputs {
+            guard let (requestId, index) = completionsByCoreId[output.requestId],
+                  let state = requests[requestId] else { continue }
+            if touchedSet.insert(requestId).inserted { touched.append(requestId) }
+            if let promptLogprobs = output.promptLogprobs, state.promptLogprobs == nil {
+                state.promptLogprobs = promptLogprobs.map { $0.map(tokenTexts.positionLogprobs) }
+            }
+            if state.completions[index].scheduledTime == nil {
+                state.completions[index].scheduledTime = stepStart
+                state.completions[index].numCachedTokens = output.numCachedTokens
+            }
+            let previousTokenTime = state.completions[index].lastTokenTime
+            let stoppedByString = state.completions[index].apply(output, tokenTexts: tokenTexts, now: now)
+            if !output.newTokenIds.isEmpty {
+                if let previous = previousTokenTime {
+                    metrics.interToken(now - previous)
+                } else {
+                    metrics.firstToken(arrival: state.arrivalTime, scheduled: stepStart, now: now)
+                }
+            }
+            if stoppedByString && output.finishReason == nil {
+                core.abortRequests([output.requestId])
+            }
+            if state.completions[index].finished {
+                completionsByCoreId[output.requestId] = nil
+                metrics.completionFinished(state.completions[index], arrival: state.arrivalTime,
+                                           promptLength: state.promptTokenIds.count, now: now)
+            }
+        }
+        var results: [RequestOutput] = []
+        for requestId in touched {
+            guard let state = requests[requestId] else { continue }
+            if let output = state.makeOutput() { results.append(output) }
+            if state.finished { requests[requestId] = nil }
+        }
+        metrics.stepFinished(batchTokens: core.stats.lastStepNumTokens)
+        return results
+    }
+
+    /// Aborts requests (frees their KV blocks now); returns their final outputs (finish reason abort).
+    /// Unknown or finished ids are ignored.
+    @discardableResult
+    public func abort(_ requestIds: [String]) -> [RequestOutput] {
+        let now = monotonicSeconds()
+        var results: [RequestOutput] = []
+        for requestId in requestIds {
+            guard let state = requests.removeValue(forKey: requestId) else { continue }
+            var coreIds: [String] = []
+            for index in state.completions.indices where !state.completions[index].finished {
+                coreIds.append(state.completions[index].coreRequestId)
+                completionsByCoreId[state.completions[index].coreRequestId] = nil
+                state.completions[index].finish(.abort)
+                metrics.completionFinished(state.completions[index], arrival: state.arrivalTime,
+                                           promptLength: state.promptTokenIds.count, now: now)
+            }
+            core.abortRequests(coreIds)
+            if let output = state.makeOutput() { results.append(output) }
+        }
+        return results
+    }
+
+    /// Aborts everything (shutdown); returns the final outputs.
+    @discardableResult
+    public func abortAll() -> [RequestOutput] {
+        abort(Array(requests.keys))
+    }
+
+    public func stats() -> EngineStats {
+        metrics.snapshot(core: core.stats, numKVBlocks: numKVBlocks, blockSize: config.blockSize)
+    }
+
+    /// Offline batch generation: runs all prompts to completion; outputs in prompt order.
+    public func generate(prompts: [PromptInput], params: SamplingParams) throws -> [RequestOutput] {
+        var ids: [String] = []
+        for prompt in prompts {
+            offlineCounter += 1
+            let id = "offline-\(offlineCounter)"
+            do {
+                try addRequest(requestId: id, prompt: prompt, params: params, outputKind: .finalOnly)
+            } catch {
+                abort(ids)
+                throw error
+            }
+            ids.append(id)
+        }
+        var finished: [String: RequestOutput] = [:]
+        do {
+            while finished.count < ids.count && hasUnfinishedRequests {
+                for output in try step() where output.finished {
+                    finished[output.requestId] = output
+                }
+            }
+        } catch {
+            abort(ids)
+            throw error
+        }
+        return try ids.map { id in
+            guard let output = finished[id] else {
+                throw EngineError(.modelFailure, "request \(id) did not finish")
+            }
+            return output
+        }
+    }
+}

@@ -1,0 +1,99 @@
+// The core's mutable view of one request: tokens so far, KV blocks, progress and sampling state.
+
+final class RequestState {
+    enum Status { case waiting, running, finished }
+
+    let id: String
+    let params: SamplingParams
+    let eosTokenIds: Set<Int>
+    let arrivalTime: Double
+    let priority: Int
+    /// Admission order; breaks ties between equal arrival times.
+    let sequenceNumber: Int
+    let promptLength: Int
+    /// max_tokens resolved against max_model_len.
+    let maxTokens: Int
+    /// Prompt followed by generated tokens.
+    private(set) var tokens: [Int]
+    var status: Status = .waiting
+
+    /// Tokens whose KV is in `blocks` (reset to 0 on preemption).
+    var numComputedTokens = 0
+    var blocks: [Int] = []
+    /// Leading `blocks` registered in the prefix cache.
+    var numHashedBlocksCached = 0
+    /// Hashes of the full blocks of `tokens`, computed lazily; kept across preemption.
+    private var blockHashes: [BlockHash] = []
+    private let saltBytes: [UInt8]?
+
+    /// Prefix-cache hit at first admission, reported in every output.
+    var numCachedTokens: Int?
+    var numPreemptions = 0
+
+    /// Per-request generator when `params.seed` is set.
+    var generator: SeededGenerator?
+    /// Output token counts (presence/frequency/repetition penalties only).
+    private(set) var outputTokenCounts: [Int: Int] = [:]
+    private let tracksOutputCounts: Bool
+    /// Distinct prompt tokens (repetition penalty only).
+    private(set) lazy var promptTokenSet: Set<Int> = Set(tokens[0..<promptLength])
+
+    /// Prompt logprobs gathered over prefill chunks; delivered once, then `promptLogprobsDelivered`.
+    var pendingPromptLogprobs: [TokenLogprobs?] = []
+    var promptLogprobsDelivered = false
+
+    init(request: EngineCoreRequest, maxTokens: Int, sequenceNumber: Int) {
+        id = request.requestId
+        params = request.params
+        eosTokenIds = request.params.ignoreEOS ? [] : request.eosTokenIds
+        arrivalTime = request.arrivalTime
+        priority = request.priority
+        self.sequenceNumber = sequenceNumber
+        promptLength = request.promptTokenIds.count
+        self.maxTokens = maxTokens
+        tokens = request.promptTokenIds
+        tokens.reserveCapacity(promptLength + maxTokens)
+        saltBytes = request.cacheSalt.map { Array($0.utf8) }
+        generator = request.params.seed.map { SeededGenerator(seed: $0) }
+        tracksOutputCounts = request.params.presencePenalty != 0 || request.params.frequencyPenalty != 0
+            || request.params.repetitionPenalty != 1
+    }
+
+    var numTokens: Int { tokens.count }
+    var numOutputTokens: Int { tokens.count - promptLength }
+    var outputTokens: ArraySlice<Int> { tokens[promptLength...] }
+
+    /// Prompt logprobs are wanted and not yet delivered: every prompt row needs logits, so the prompt
+    /// cannot be served from the prefix cache.
+    var needsPromptLogprobs: Bool { params.promptLogprobs != nil && !promptLogprobsDelivered }
+
+    func appendOutputToken(_ token: Int) {
+        tokens.append(token)
+        if tracksOutputCounts { outputTokenCounts[token, default: 0] += 1 }
+    }
+
+    /// Hash of full block `index` (tokens index*blockSize ..< (index+1)*blockSize).
+    func blockHash(at index: Int, blockSize: Int, root: BlockHash) -> BlockHash {
+        while blockHashes.count <= index {
+            let i = blockHashes.count
+            let parent = i == 0 ? root : blockHashes[i - 1]
+            let slice = tokens[(i * blockSize)..<((i + 1) * blockSize)]
+            blockHashes.append(BlockHash.chained(parent: parent, tokens: slice, extra: i == 0 ? saltBytes : nil))
+        }
+        return blockHashes[index]
+    }
+
+    /// Orders preemption victims: the greatest is preempted first.
+    func preemptsBefore(_ other: RequestState) -> Bool {
+        if priority != other.priority { return priority > other.priority }
+        if arrivalTime != other.arrivalTime { return arrivalTime > other.arrivalTime }
+        return sequenceNumber > other.sequenceNumber
+    }
+
+    /// Orders the priority waiting queue: lower value first, then earlier arrival.
+    func servedBefore(_ other: RequestState) -> Bool {
+        if priority != other.priority { return priority < other.priority }
+        if arrivalTime != other.arrivalTime { return arrivalTime < other.arrivalTime }
+        return sequenceNumber < other.sequenceNumber
+    }
+}

@@ -1,0 +1,85 @@
+import CKernels
+import Foundation
+import Weights
+
+/// A weight matrix W[outFeatures][inFeatures] used in place (memory-mapped, stored dtype).
+struct LinearWeight {
+    let name: String
+    let data: UnsafeRawPointer
+    let dtype: vk_dtype
+    let outFeatures: Int
+    let inFeatures: Int
+    let bias: FloatVector?
+
+    /// y[rows][outFeatures] = x[rows][inFeatures] * W^T (+ bias).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        vk_matmul(y, x, Int64(rows), Int64(inFeatures), data, dtype, Int64(outFeatures))
+        if let bias { vk_add_bias(y, bias.pointer, Int64(rows), Int64(outFeatures)) }
+    }
+}
+
+/// A small fp32 vector (norm weight, bias) converted once at load and owned for the model's life.
+final class FloatVector {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+
+    var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+extension WeightDType {
+    var kernelType: vk_dtype {
+        switch self {
+        case .f32: return VK_F32
+        case .f16: return VK_F16
+        case .bf16: return VK_BF16
+        case .q8_0: return VK_Q8_0
+        case .q4_0: return VK_Q4_0
+        case .q4_1: return VK_Q4_1
+        }
+    }
+}
+
+/// Fetches tensors by name with shape checks, turning them into the forms the forward pass uses.
+struct TensorReader {
+    let store: WeightStore
+
+    func tensor(_ name: String, shape expected: [Int]) throws -> WeightTensor {
+        guard store.contains(name) else { throw ModelError.missingTensor(name) }
+        let tensor = try store.tensor(name)
+        // A vector may be stored as [n] or [1, n]; compare without leading 1s.
+        let actual = Array(tensor.shape.drop { $0 == 1 && tensor.shape.count > expected.count })
+        guard actual == expected else {
+            throw ModelError.badTensorShape(name: name, expected: expected, actual: tensor.shape)
+        }
+        return tensor
+    }
+
+    func linear(_ name: String, out: Int, in inFeatures: Int, biasName: String? = nil) throws -> LinearWeight {
+        let tensor = try tensor(name, shape: [out, inFeatures])
+        var bias: FloatVector?
+        if let biasName, store.contains(biasName) {
+            bias = try vector(biasName, count: out)
+        }
+        return LinearWeight(name: name, data: tensor.data, dtype: tensor.dtype.kernelType,
+                            outFeatures: out, inFeatures: inFeatures, bias: bias)
+    }
+
+    /// A 1-D tensor converted to fp32.
+    func vector(_ name: String, count: Int) throws -> FloatVector {
+        let tensor = try tensor(name, shape: [count])
+        guard !tensor.dtype.isQuantized || count % 32 == 0 else {
+            throw ModelError.unsupportedTensorDType(name: name, dtype: tensor.dtype.rawValue)
+        }
+        let vector = FloatVector(count: count)
+        vk_row_to_f32(tensor.data, tensor.dtype.kernelType, Int64(count), vector.pointer)
+        return vector
+    }
+}

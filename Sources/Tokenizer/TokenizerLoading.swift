@@ -1,0 +1,131 @@
+import Foundation
+
+extension Tokenizer {
+    /// Loads a tokenizer folder: tokenizer.json, or vocab.json + merges.txt (GPT-2 / Qwen2), or a
+    /// tokenizer.model that is tiktoken ranks (Llama-3) or a SentencePiece model; plus
+    /// tokenizer_config.json, special_tokens_map.json, added_tokens.json and chat_template.jinja.
+    public static func load(directory: String) throws -> Tokenizer {
+        let folder = URL(fileURLWithPath: directory)
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        let files = FileManager.default
+        let config = files.fileExists(atPath: path("tokenizer_config.json")) ? try readJSONObject(path("tokenizer_config.json")) : [:]
+        let specialMap = files.fileExists(atPath: path("special_tokens_map.json")) ? try readJSONObject(path("special_tokens_map.json")) : [:]
+
+        var parts: Tokenizer.Parts
+        if files.fileExists(atPath: path("tokenizer.json")) {
+            parts = try TokenizerJSONLoader.load(try readJSONObject(path("tokenizer.json")), path: path("tokenizer.json"))
+        } else if files.fileExists(atPath: path("vocab.json")), files.fileExists(atPath: path("merges.txt")) {
+            parts = try VocabMergesLoader.load(vocabPath: path("vocab.json"), mergesPath: path("merges.txt"), config: config)
+        } else if files.fileExists(atPath: path("tokenizer.model")) {
+            guard let data = files.contents(atPath: path("tokenizer.model")) else { throw TokenizerError("cannot read \(path("tokenizer.model"))") }
+            if TiktokenLoader.looksLikeTiktoken(data) {
+                parts = try TiktokenLoader.load(data, path: path("tokenizer.model"))
+            } else {
+                parts = try SentencePieceModelLoader.load(data, path: path("tokenizer.model"))
+            }
+        } else {
+            throw TokenizerError("\(directory): no tokenizer.json, vocab.json+merges.txt or tokenizer.model found")
+        }
+        try applyConfig(&parts, config: config, specialMap: specialMap,
+                        addedTokensPath: files.fileExists(atPath: path("added_tokens.json")) ? path("added_tokens.json") : nil)
+        if let template = try? String(contentsOfFile: path("chat_template.jinja"), encoding: .utf8), parts.chatTemplate == nil {
+            parts.chatTemplate = template
+        }
+        return Tokenizer(parts: parts)
+    }
+
+    /// Merges tokenizer_config.json / special_tokens_map.json / added_tokens.json into the parts.
+    static func applyConfig(_ parts: inout Tokenizer.Parts, config: JSONObject, specialMap: JSONObject, addedTokensPath: String?) throws {
+        var known = Set(parts.addedTokens.map { $0.id })
+        var specialNames = Set<String>()
+        for key in ["bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token"] {
+            if let name = jsonTokenContent(config[key]) ?? jsonTokenContent(specialMap[key]) { specialNames.insert(name) }
+        }
+        for list in [config["additional_special_tokens"], specialMap["additional_special_tokens"]] {
+            for entry in (list as? [Any]) ?? [] { if let name = jsonTokenContent(entry) { specialNames.insert(name) } }
+        }
+        if let decoderEntries = config["added_tokens_decoder"] as? JSONObject {
+            for (key, value) in decoderEntries.sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
+                guard let id = Int(key), let object = value as? JSONObject, let content = object["content"] as? String else {
+                    throw TokenizerError("tokenizer_config.json: malformed added_tokens_decoder entry \(key)")
+                }
+                guard !known.contains(id) else { continue }
+                known.insert(id)
+                parts.addedTokens.append(AddedToken(content: content, id: id, special: jsonBool(object["special"]) ?? false,
+                                                    singleWord: jsonBool(object["single_word"]) ?? false,
+                                                    lstrip: jsonBool(object["lstrip"]) ?? false, rstrip: jsonBool(object["rstrip"]) ?? false,
+                                                    normalized: jsonBool(object["normalized"]) ?? false))
+            }
+        }
+        if let addedTokensPath {
+            for (content, value) in try readJSONObject(addedTokensPath) {
+                guard let id = jsonInt(value) else { throw TokenizerError("\(addedTokensPath): \(content) has no integer id") }
+                guard !known.contains(id) else { continue }
+                known.insert(id)
+                parts.addedTokens.append(AddedToken(content: content, id: id, special: specialNames.contains(content)))
+            }
+        }
+        if let name = jsonTokenContent(config["bos_token"]) ?? jsonTokenContent(specialMap["bos_token"]) { parts.bosToken = name; parts.bosTokenId = nil }
+        if let name = jsonTokenContent(config["eos_token"]) ?? jsonTokenContent(specialMap["eos_token"]) { parts.eosToken = name; parts.eosTokenId = nil }
+        if let name = jsonTokenContent(config["pad_token"]) ?? jsonTokenContent(specialMap["pad_token"]) { parts.padToken = name; parts.padTokenId = nil }
+
+        // transformers' Llama/Gemma fast tokenizers rebuild the post-processor from these flags.
+        let tokenizerClass = config["tokenizer_class"] as? String ?? ""
+        let addBos = jsonBool(config["add_bos_token"])
+        let addEos = jsonBool(config["add_eos_token"])
+        let rebuild: Bool
+        if case .none = parts.postProcessor { rebuild = addBos == true || addEos == true } else {
+            rebuild = (addBos != nil || addEos != nil) && (tokenizerClass.contains("Llama") || tokenizerClass.contains("Gemma"))
+        }
+        if rebuild {
+            var idOf: [String: Int] = [:]
+            for (id, token) in parts.idToToken.enumerated() { if let token { idOf[token] = id } }
+            for token in parts.addedTokens { idOf[token.content] = token.id }
+            let bos = (addBos ?? false) ? parts.bosToken.flatMap { idOf[$0] }.map { [$0] } ?? [] : []
+            let eos = (addEos ?? false) ? parts.eosToken.flatMap { idOf[$0] }.map { [$0] } ?? [] : []
+            parts.postProcessor = .wrap(prefix: bos, suffix: eos)
+        }
+
+        if let template = config["chat_template"] as? String {
+            parts.chatTemplate = template
+        } else if let list = config["chat_template"] as? [Any] {
+            for entry in list {
+                guard let object = entry as? JSONObject, let name = object["name"] as? String, let template = object["template"] as? String else { continue }
+                parts.namedChatTemplates[name] = template
+                if name == "default" { parts.chatTemplate = template }
+            }
+        }
+    }
+}
+
+/// vocab.json + merges.txt (GPT-2 / Qwen2 "slow tokenizer" files).
+enum VocabMergesLoader {
+    static func load(vocabPath: String, mergesPath: String, config: JSONObject) throws -> Tokenizer.Parts {
+        let vocabObject = try readJSONObject(vocabPath)
+        var vocab: [(String, Int)] = []
+        vocab.reserveCapacity(vocabObject.count)
+        for (token, value) in vocabObject {
+            guard let id = jsonInt(value), id >= 0 else { throw TokenizerError("\(vocabPath): \(token) has no integer id") }
+            vocab.append((token, id))
+        }
+        guard let mergesText = try? String(contentsOfFile: mergesPath, encoding: .utf8) else { throw TokenizerError("cannot read \(mergesPath)") }
+        var merges: [(String, String)] = []
+        for line in mergesText.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("#version") { continue }
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2 else { throw TokenizerError("\(mergesPath): malformed merge line \"\(line)\"") }
+            merges.append((String(fields[0]), String(fields[1])))
+        }
+        let isQwen2 = (config["tokenizer_class"] as? String ?? "").hasPrefix("Qwen2")
+        let preTokenizer: PreTokenizer = isQwen2
+            ? .sequence([.split(ScannedPattern(flavor: .qwen2), .isolated, invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)])
+            : .byteLevel(addPrefixSpace: jsonBool(config["add_prefix_space"]) ?? false, useRegex: true)
+        let model = try BPEBuilder.fromMerges(vocab: vocab, merges: merges, byteLevel: true,
+                                              unknownToken: jsonTokenContent(config["unk_token"]), fuseUnknown: false,
+                                              byteFallback: false, ignoreMerges: false, source: mergesPath)
+        var idToToken = [String?](repeating: nil, count: (vocab.map { $0.1 }.max() ?? -1) + 1)
+        for (token, id) in vocab { idToToken[id] = token }
+        return Tokenizer.Parts(model: .bpe(model), normalizer: isQwen2 ? .nfc : nil, preTokenizer: preTokenizer,
+                               decoder: .byteLevel, idToToken: idToToken)
+    }
+}

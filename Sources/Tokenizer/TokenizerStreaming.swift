@@ -1,0 +1,145 @@
+/// Streaming detokenizer: feed generated ids one at a time and get only complete UTF-8 text.
+/// Decodes a short window (prefix tokens + new tokens) and emits the difference, the way vLLM
+/// does, so decoders that look at neighbouring tokens (leading-space stripping, byte fallback)
+/// give the same text as decoding everything at once.
+public struct IncrementalDetokenizer {
+    private let tokenizer: Tokenizer
+    private let skipSpecialTokens: Bool
+    private var ids: [Int]
+    private var prefixOffset: Int
+    private var readOffset: Int
+    public private(set) var text: String = ""
+
+    /// `spacesBetweenSpecialTokens` is accepted for API parity; like HF fast tokenizers, special
+    /// tokens are decoded by the tokenizer's own decoder.
+    public init(tokenizer: Tokenizer, promptTokenIds: [Int] = [], skipSpecialTokens: Bool = true,
+                spacesBetweenSpecialTokens: Bool = true) {
+        self.tokenizer = tokenizer
+        self.skipSpecialTokens = skipSpecialTokens
+        // A few prompt tokens give the first generated token its left context.
+        let context = promptTokenIds.suffix(5)
+        ids = Array(context)
+        prefixOffset = 0
+        readOffset = ids.count
+    }
+
+    public mutating func append(_ id: Int) -> String {
+        ids.append(id)
+        let prefixText = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
+        let fullText = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
+        // A trailing U+FFFD means a multi-byte character is still incomplete: wait for more ids.
+        guard fullText.unicodeScalars.count > prefixText.unicodeScalars.count, fullText.unicodeScalars.last != "\u{FFFD}" else {
+            return ""
+        }
+        let delta = String(fullText.unicodeScalars.dropFirst(prefixText.unicodeScalars.count))
+        prefixOffset = readOffset
+        readOffset = ids.count
+        compact()
+        text += delta
+        return delta
+    }
+
+    /// Emits whatever is held back (incomplete UTF-8 becomes U+FFFD).
+    public mutating func finish() -> String {
+        guard readOffset < ids.count else { return "" }
+        let prefixText = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
+        let fullText = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
+        let delta = String(fullText.unicodeScalars.dropFirst(prefixText.unicodeScalars.count))
+        prefixOffset = readOffset
+        readOffset = ids.count
+        text += delta
+        return delta
+    }
+
+    /// Ids before the window are never read again; drop them so memory stays bounded.
+    private mutating func compact() {
+        if prefixOffset > 64 {
+            ids.removeFirst(prefixOffset)
+            readOffset -= prefixOffset
+            prefixOffset = 0
+        }
+    }
+}
+
+/// Finds stop strings across token boundaries; holds back text that may still become a stop string.
+public struct StopStringMatcher {
+    private let stops: [[UInt8]]
+    private let includeStopStringInOutput: Bool
+    private var pending: [UInt8] = []
+    public private(set) var isStopped = false
+
+    public init(stopStrings: [String], includeStopStringInOutput: Bool = false) {
+        stops = stopStrings.map { Array($0.utf8) }.filter { !$0.isEmpty }
+        self.includeStopStringInOutput = includeStopStringInOutput
+    }
+
+    /// Returns the text safe to emit now, and the stop string if one completed (then generation must end;
+    /// the emitted text is truncated before it, or after it when includeStopStringInOutput).
+    public mutating func feed(_ delta: String) -> (emit: String, matched: String?) {
+        guard !isStopped else { return ("", nil) }
+        pending.append(contentsOf: delta.utf8)
+        if let (start, stop) = earliestStop() {
+            isStopped = true
+            let end = includeStopStringInOutput ? start + stop.count : start
+            let emit = String(decoding: pending[..<end], as: UTF8.self)
+            pending.removeAll()
+            return (emit, String(decoding: stop, as: UTF8.self))
+        }
+        let held = heldBackLength()
+        let emitEnd = pending.count - held
+        let emit = String(decoding: pending[..<emitEnd], as: UTF8.self)
+        pending.removeFirst(emitEnd)
+        return (emit, nil)
+    }
+
+    /// Held-back text at the end of generation.
+    public mutating func flush() -> String {
+        let rest = String(decoding: pending, as: UTF8.self)
+        pending.removeAll()
+        return rest
+    }
+
+    /// Earliest occurrence of any stop string (longest first when several start together).
+    private func earliestStop() -> (Int, [UInt8])? {
+        var best: (Int, [UInt8])? = nil
+        for stop in stops where stop.count <= pending.count {
+            var start = 0
+            while start + stop.count <= pending.count {
+                if let current = best, start > current.0 { break }
+                if pending[start] == stop[0], pending[start..<(start + stop.count)].elementsEqual(stop) {
+                    if best == nil || start < best!.0 || (start == best!.0 && stop.count > best!.1.count) { best = (start, stop) }
+                    break
+                }
+                start += 1
+            }
+        }
+        return best
+    }
+
+    /// Longest suffix of the pending text that is a proper prefix of some stop string.
+    private func heldBackLength() -> Int {
+        var longest = 0
+        for stop in stops {
+            var length = min(stop.count - 1, pending.count)
+            while length > longest {
+                if pending[(pending.count - length)...].elementsEqual(stop[..<length]) {
+                    longest = length
+                    break
+                }
+                length -= 1
+            }
+        }
+        return longest
+    }
+}
+
+public enum TokenizerBenchmark {
+    /// Encodes `text` once (no special tokens) and reports the token count and wall time.
+    public static func measureEncode(tokenizer: Tokenizer, text: String) -> (tokens: Int, seconds: Double) {
+        let clock = ContinuousClock()
+        var count = 0
+        let elapsed = clock.measure { count = tokenizer.encode(text, addSpecialTokens: false).count }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return (count, seconds)
+    }
+}

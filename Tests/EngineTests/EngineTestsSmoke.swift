@@ -1,2 +1,0 @@
-import XCTest
-final class EngineTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

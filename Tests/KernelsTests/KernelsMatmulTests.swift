@@ -1,0 +1,65 @@
+import Backend
+import CKernels
+import XCTest
+
+final class KernelsMatmulTests: XCTestCase {
+    /// (m, k, n) covering decode, few-row and packed-panel paths, odd n (row-group and panel
+    /// tails), k past one 256-wide k-block, and sizes big enough to use several threads.
+    static let quantShapes = [(1, 64, 19), (1, 896, 64), (3, 96, 53), (7, 128, 9), (8, 64, 5), (37, 320, 200),
+                              (37, 64, 19), (12, 512, 70)]
+    static let floatShapes = quantShapes + [(1, 37, 7), (3, 172, 64), (37, 300, 21), (2, 8, 3), (13, 9, 17)]
+
+    func testMatmulEveryDTypeAndISA() {
+        CPUKernels.initialize(threads: 2)
+        var rng = TestRNG(seed: 3)
+        forEachISA { isa in
+            for dtype in allDTypes {
+                let shapes = quantizedDTypes.contains(dtype) ? Self.quantShapes : Self.floatShapes
+                for (m, k, n) in shapes {
+                    let x = rng.floats(m * k)
+                    let blob = encodeRows(rng.floats(n * k, scale: 0.5), rows: n, k: k, dtype: dtype)
+                    let w = decodeRows(blob, rows: n, k: k, dtype: dtype)
+                    var y = [Float](repeating: .nan, count: m * n)
+                    blob.withUnsafeBytes { wp in vk_matmul(&y, x, Int64(m), Int64(k), wp.baseAddress!, dtype, Int64(n)) }
+                    var want = [Float](repeating: 0, count: m * n)
+                    var bound = [Float](repeating: 0, count: m * n)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = 0.0, a = 0.0
+                            for t in 0..<k {
+                                s += Double(x[i * k + t]) * Double(w[j * k + t])
+                                a += abs(Double(x[i * k + t]) * Double(w[j * k + t]))
+                            }
+                            want[i * n + j] = Float(s)
+                            bound[i * n + j] = Float(a)
+                        }
+                    }
+                    // Quantized decode rounds activations to 8 bits (relative error <= 1/254 each).
+                    let rel: Float = quantizedDTypes.contains(dtype) ? 8e-3 : 2e-5
+                    assertClose(y, want, tolerance: { rel * bound[$0] + 1e-5 },
+                                "\(isa) \(dtypeName(dtype)) m=\(m) k=\(k) n=\(n)")
+                }
+            }
+        }
+    }
+
+    /// Every ISA must agree with the portable path closely (same activation rounding).
+    func testISAPathsAgree() {
+        let isas = CPUKernels.supportedISAs
+        guard isas.count > 1 else { return }
+        var rng = TestRNG(seed: 5)
+        let (m, k, n) = (2, 256, 36)
+        let x = rng.floats(m * k)
+        let weights = rng.floats(n * k)
+        for dtype in allDTypes {
+            let blob = encodeRows(weights, rows: n, k: k, dtype: dtype)
+            var results: [[Float]] = []
+            forEachISA { _ in
+                var y = [Float](repeating: 0, count: m * n)
+                blob.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, dtype, Int64(n)) }
+                results.append(y)
+            }
+            for r in results.dropFirst() { assertClose(r, results[0], abs: 1e-4, "ISA agreement \(dtypeName(dtype))") }
+        }
+    }
+}

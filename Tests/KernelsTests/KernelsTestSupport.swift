@@ -1,0 +1,92 @@
+// Deterministic inputs, reference math and ISA iteration shared by the kernel tests.
+import Backend
+import CKernels
+import XCTest
+
+/// SplitMix64: reproducible inputs without Foundation's global RNG.
+struct TestRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-scale, scale).
+    mutating func float(_ scale: Float = 1) -> Float {
+        Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) * scale
+    }
+    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in float(scale) } }
+}
+
+let allDTypes: [vk_dtype] = [VK_F32, VK_F16, VK_BF16, VK_Q8_0, VK_Q4_0, VK_Q4_1]
+let quantizedDTypes: [vk_dtype] = [VK_Q8_0, VK_Q4_0, VK_Q4_1]
+
+func dtypeName(_ t: vk_dtype) -> String {
+    switch t {
+    case VK_F32: return "f32"
+    case VK_F16: return "f16"
+    case VK_BF16: return "bf16"
+    case VK_Q8_0: return "q8_0"
+    case VK_Q4_0: return "q4_0"
+    case VK_Q4_1: return "q4_1"
+    default: return "dtype\(t.rawValue)"
+    }
+}
+
+/// Quantizes/converts `n` rows of `k` values into one weight blob.
+func encodeRows(_ values: [Float], rows n: Int, k: Int, dtype: vk_dtype) -> [UInt8] {
+    let rowBytes = vk_row_bytes(dtype, Int64(k))
+    var blob = [UInt8](repeating: 0, count: rowBytes * n)
+    values.withUnsafeBufferPointer { src in
+        blob.withUnsafeMutableBytes { dst in
+            for r in 0..<n {
+                vk_quantize_row(src.baseAddress! + r * k, dtype, Int64(k), dst.baseAddress! + r * rowBytes)
+            }
+        }
+    }
+    return blob
+}
+
+/// The fp32 values a weight blob actually holds (after rounding/quantization).
+func decodeRows(_ blob: [UInt8], rows n: Int, k: Int, dtype: vk_dtype) -> [Float] {
+    let rowBytes = vk_row_bytes(dtype, Int64(k))
+    var out = [Float](repeating: 0, count: n * k)
+    blob.withUnsafeBytes { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            for r in 0..<n {
+                vk_row_to_f32(src.baseAddress! + r * rowBytes, dtype, Int64(k), dst.baseAddress! + r * k)
+            }
+        }
+    }
+    return out
+}
+
+/// Runs `body` once per instruction set this CPU supports, restoring the best one afterwards.
+func forEachISA(_ body: (KernelISA) throws -> Void) rethrows {
+    let best = CPUKernels.activeISA
+    defer { CPUKernels.force(isa: best) }
+    for isa in CPUKernels.supportedISAs {
+        XCTAssertEqual(CPUKernels.force(isa: isa), isa)
+        try body(isa)
+    }
+}
+
+func assertClose(_ got: [Float], _ want: [Float], tolerance: (Int) -> Float, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, want.count, "\(what): count", file: file, line: line)
+    var failures = 0
+    for i in 0..<min(got.count, want.count) where !(abs(got[i] - want[i]) <= tolerance(i)) {
+        failures += 1
+        if failures <= 5 {
+            XCTFail("\(what): [\(i)] got \(got[i]) want \(want[i]) (tol \(tolerance(i)))", file: file, line: line)
+        }
+    }
+}
+
+func assertClose(_ got: [Float], _ want: [Float], abs tol: Float, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    assertClose(got, want, tolerance: { _ in tol }, what, file: file, line: line)
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class ModelsTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
