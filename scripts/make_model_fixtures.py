@@ -6,6 +6,10 @@ few, a GGUF twin (model.gguf, llama.cpp tensor names; llama-arch q/k rows permut
 llama.cpp's converter does). Needs: pip install torch transformers gguf safetensors numpy
 
 reference.json: {"token_ids": [...], "positions": [...], "logits": [[vocab floats] per position]}
+
+`make_model_fixtures.py smollm2 [GGUF]` instead loads the default model (SmolLM2-135M-Instruct Q4_1
+GGUF, dequantized to fp32 by transformers) and writes Fixtures/smollm2_q4_1_greedy.json: greedy
+continuations of a few prompts (token ids from transformers' tokenizer) with top-5 logprobs per step.
 """
 import json
 import math
@@ -183,8 +187,49 @@ def save_gguf(model, folder, arch):
     writer.close()
 
 
+SMOLLM2_PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):",
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+    "Once upon a time, in a small village,",
+]
+SMOLLM2_STEPS = 20
+
+
+def make_smollm2_fixture(gguf_path):
+    folder, file_name = os.path.split(os.path.abspath(gguf_path))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=file_name)
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=file_name, dtype=torch.float32).eval()
+    cases = []
+    for prompt in SMOLLM2_PROMPTS:
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        ids = list(prompt_ids)
+        generated, top5 = [], []
+        with torch.no_grad():
+            for _ in range(SMOLLM2_STEPS):
+                logits = model(torch.tensor([ids])).logits[0, -1].float()
+                logprobs = torch.log_softmax(logits, dim=-1)
+                values, indices = torch.topk(logprobs, 5)
+                next_id = int(torch.argmax(logits))
+                generated.append(next_id)
+                top5.append([[int(i), round(float(v), 5)] for i, v in zip(indices, values)])
+                ids.append(next_id)
+        cases.append(dict(prompt=prompt, prompt_ids=prompt_ids, generated_ids=generated, top5_logprobs=top5,
+                          text=tokenizer.decode(generated)))
+        print(repr(prompt), "->", repr(tokenizer.decode(generated)))
+    out = dict(model=os.path.basename(gguf_path),
+               reference=f"transformers {transformers.__version__} gguf_file= (dequantized, fp32), greedy",
+               cases=cases)
+    with open(os.path.join(OUT, "smollm2_q4_1_greedy.json"), "w") as f:
+        json.dump(out, f, indent=1)
+
+
 def main():
     torch.manual_seed(0)
+    if sys.argv[1:2] == ["smollm2"]:
+        default = os.path.expanduser("~/.cache/swift-vllm/SmolLM2-135M-Instruct.Q4_1.gguf")
+        make_smollm2_fixture(sys.argv[2] if len(sys.argv) > 2 else default)
+        return
     only = set(sys.argv[1:])
     for seed, (name, (config_class, architecture, overrides)) in enumerate(MODELS.items()):
         if only and name not in only:

@@ -16,31 +16,28 @@ typedef struct {
     vk_dtype wt;
     size_t row_bytes;
     const vk_kernel_table *kt;
-    bool split_m;
+    int64_t m_block, m_blocks;
 } matmul_ctx;
 
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
 
-static void gemv_task(void *p, int ith, int nth) {
+static void gemv_task(void *p, int64_t n0, int64_t n1) {
     const matmul_ctx *c = p;
-    int64_t n0, n1;
-    vk_split_range(c->n, 4, ith, nth, &n0, &n1);
-    if (n0 >= n1) return;
     if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
 }
 
-static void gemm_task(void *p, int ith, int nth) {
+// Items are (panel of VK_NR columns) x (block of m_block rows); the y tile of an item stays in
+// cache across its k-blocks.
+static void gemm_task(void *p, int64_t item0, int64_t item1) {
     const matmul_ctx *c = p;
-    int64_t n0 = 0, n1 = c->n, m0 = 0, m1 = c->m;
-    if (c->split_m) vk_split_range(c->m, VK_MR, ith, nth, &m0, &m1);
-    else vk_split_range(c->n, VK_NR, ith, nth, &n0, &n1);
-    if (n0 >= n1 || m0 >= m1) return;
     float *panel = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)VK_KC * VK_NR * sizeof(float));
-    for (int64_t k0 = 0; k0 < c->k; k0 += VK_KC) {
-        int64_t kc = c->k - k0 < VK_KC ? c->k - k0 : VK_KC;
-        for (int64_t j = n0; j < n1; j += VK_NR) {
-            int nc = (int)(n1 - j < VK_NR ? n1 - j : VK_NR);
+    for (int64_t item = item0; item < item1; item++) {
+        int64_t j = item / c->m_blocks * VK_NR, m0 = item % c->m_blocks * c->m_block;
+        int64_t m1 = m0 + c->m_block < c->m ? m0 + c->m_block : c->m;
+        int nc = (int)(c->n - j < VK_NR ? c->n - j : VK_NR);
+        for (int64_t k0 = 0; k0 < c->k; k0 += VK_KC) {
+            int64_t kc = c->k - k0 < VK_KC ? c->k - k0 : VK_KC;
             c->kt->pack_panel(panel, c->w, c->wt, c->row_bytes, j, nc, k0, kc);
             for (int64_t i = m0; i < m1; i += VK_MR) {
                 int mr = (int)(m1 - i < VK_MR ? m1 - i : VK_MR);
@@ -68,10 +65,16 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
             for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
             c.xq = xq;
         }
-        vk_parallel_run(gemv_task, &c, nth);
+        vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
         return;
     }
     int64_t panels = (n + VK_NR - 1) / VK_NR;
-    c.split_m = panels < 4 * (int64_t)nth; // too few panels to share evenly: share rows instead
-    vk_parallel_run(gemm_task, &c, nth);
+    c.m_block = m;
+    if (panels < 8 * (int64_t)nth) { // too few panels to share evenly: share rows as well
+        int64_t want_blocks = (8 * (int64_t)nth + panels - 1) / panels;
+        c.m_block = (m + want_blocks - 1) / want_blocks;
+        c.m_block = (c.m_block + VK_MR - 1) / VK_MR * VK_MR;
+    }
+    c.m_blocks = (m + c.m_block - 1) / c.m_block;
+    vk_parallel_for(panels * c.m_blocks, 1, nth, gemm_task, &c);
 }

@@ -143,31 +143,14 @@ final class Interpreter {
             _ = try execute(otherwise, scope: Scope(parent: scope), into: &out)
             return
         }
-        let count = items.count
-        var cycleIndex = 0
+        let loop = LoopContext(items: items)
+        let loopValue = Value.object(ObjectBox(typeName: "LoopContext", isNamespace: false, attributes: Dict(), loop: loop))
         for (index, item) in items.enumerated() {
             try step(line: line)
             let iterationScope = Scope(parent: scope)
             try assign(target, item, scope: iterationScope, line: line)
-            var loop = Dict()
-            loop["index"] = .int(index + 1)
-            loop["index0"] = .int(index)
-            loop["revindex"] = .int(count - index)
-            loop["revindex0"] = .int(count - index - 1)
-            loop["first"] = .bool(index == 0)
-            loop["last"] = .bool(index == count - 1)
-            loop["length"] = .int(count)
-            loop["depth"] = .int(1)
-            loop["depth0"] = .int(0)
-            loop["previtem"] = index > 0 ? items[index - 1] : .undefined("there is no previous item")
-            loop["nextitem"] = index < count - 1 ? items[index + 1] : .undefined("there is no next item")
-            cycleIndex = index
-            let position = cycleIndex
-            loop["cycle"] = .function(Function(name: "cycle") { interpreter, args, _ in
-                guard !args.isEmpty else { throw interpreter.error("no items for cycling given", line: line) }
-                return args[position % args.count]
-            })
-            iterationScope.variables["loop"] = .object(ObjectBox(typeName: "LoopContext", isNamespace: false, attributes: loop))
+            loop.index = index
+            iterationScope.variables["loop"] = loopValue
             let flow = try execute(body, scope: iterationScope, into: &out)
             if flow == .breakLoop { break }
         }
@@ -305,7 +288,12 @@ final class Interpreter {
             return .bool(true)
         case .concat(let parts):
             var text = ""
-            for part in parts { text += PythonFormat.str(try evaluate(part, scope: scope)) }
+            for part in parts {
+                text += PythonFormat.str(try evaluate(part, scope: scope))
+                if text.utf8.count > limits.maxOutputBytes {
+                    throw error("value larger than \(limits.maxOutputBytes) bytes")
+                }
+            }
             return .string(text)
         case .conditional(let condition, let then, let otherwise):
             if try evaluate(condition, scope: scope).truthy { return try evaluate(then, scope: scope) }
@@ -373,6 +361,7 @@ final class Interpreter {
         case .dict(let dict):
             return dict[name] ?? .undefined("'dict object' has no attribute '\(name)'")
         case .object(let box):
+            if let loop = box.loop { return loop.attribute(name) }
             return box.attributes[name] ?? .undefined("'\(box.typeName) object' has no attribute '\(name)'")
         case .none:
             return .undefined("'None' has no attribute '\(name)'")

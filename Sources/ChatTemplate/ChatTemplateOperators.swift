@@ -68,16 +68,29 @@ enum Operators {
         if let a = number(left), let b = number(right) {
             return try arithmetic(op, a, b, line: line, interpreter: interpreter)
         }
+        let maxBytes = interpreter.limits.maxOutputBytes
+        func guarded(_ count: Int, _ unit: Int) throws -> Int {
+            let n = max(0, count)
+            if unit > 0, n > maxBytes / unit { throw interpreter.error("value larger than \(maxBytes) bytes", line: line) }
+            return n
+        }
         switch (op, left, right) {
         case ("+", _, _):
+            if let a = left.stringContent, let b = right.stringContent {
+                _ = try guarded(1, a.utf8.count + b.utf8.count)
+            }
             if let a = left.stringContent, let b = right.stringContent { return .string(a + b) }
             if case .list(let a) = left, case .list(let b) = right { return .list(a + b) }
             if case .tuple(let a) = left, case .tuple(let b) = right { return .tuple(a + b) }
         case ("*", _, _):
-            if let s = left.stringContent, case .int(let n) = right { return .string(String(repeating: s, count: max(0, n))) }
-            if let s = right.stringContent, case .int(let n) = left { return .string(String(repeating: s, count: max(0, n))) }
+            if let s = left.stringContent, case .int(let n) = right {
+                return .string(String(repeating: s, count: try guarded(n, s.utf8.count)))
+            }
+            if let s = right.stringContent, case .int(let n) = left {
+                return .string(String(repeating: s, count: try guarded(n, s.utf8.count)))
+            }
             if case .list(let items) = left, case .int(let n) = right {
-                return .list(Array(repeating: items, count: max(0, n)).flatMap { $0 })
+                return .list(Array(repeating: items, count: try guarded(n, items.count * 8)).flatMap { $0 })
             }
         case ("%", _, _):
             if let format = left.stringContent {

@@ -166,11 +166,46 @@ final class ObjectBox {
     let typeName: String
     let isNamespace: Bool
     var attributes: Dict
+    /// Set for the `loop` variable, whose attributes are computed from the current position.
+    let loop: LoopContext?
 
-    init(typeName: String, isNamespace: Bool, attributes: Dict) {
+    init(typeName: String, isNamespace: Bool, attributes: Dict, loop: LoopContext? = nil) {
         self.typeName = typeName
         self.isNamespace = isNamespace
         self.attributes = attributes
+        self.loop = loop
+    }
+}
+
+/// State behind jinja2's `loop` variable; one per for-loop, advanced each iteration.
+final class LoopContext {
+    let items: [Value]
+    var index = 0
+
+    init(items: [Value]) { self.items = items }
+
+    func attribute(_ name: String) -> Value {
+        let count = items.count
+        switch name {
+        case "index": return .int(index + 1)
+        case "index0": return .int(index)
+        case "revindex": return .int(count - index)
+        case "revindex0": return .int(count - index - 1)
+        case "first": return .bool(index == 0)
+        case "last": return .bool(index == count - 1)
+        case "length": return .int(count)
+        case "depth": return .int(1)
+        case "depth0": return .int(0)
+        case "previtem": return index > 0 ? items[index - 1] : .undefined("there is no previous item")
+        case "nextitem": return index < count - 1 ? items[index + 1] : .undefined("there is no next item")
+        case "cycle":
+            let position = index
+            return .function(Function(name: "cycle") { interpreter, args, _ in
+                guard !args.isEmpty else { throw interpreter.error("no items for cycling given") }
+                return args[position % args.count]
+            })
+        default: return .undefined("'LoopContext object' has no attribute '\(name)'")
+        }
     }
 }
 

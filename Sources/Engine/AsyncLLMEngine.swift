@@ -36,11 +36,15 @@ public final class AsyncLLMEngine: @unchecked Sendable {
     // Engine thread only.
     private var streams: [String: OutputStream.Continuation] = [:]
     private var engineHasWork = false
+    private var throughputLog: EngineThroughputLog?
 
     /// Starts the engine thread around an already built engine (which must not be used directly afterwards).
     public init(engine: LLMEngine) {
         self.engine = engine
         latestStats = engine.stats()
+        throughputLog = engine.config.logStatsInterval.map {
+            EngineThroughputLog(interval: $0, now: monotonicSeconds(), stats: latestStats)
+        }
         let thread = Thread { [self] in runLoop() }
         thread.name = "vllm-engine"
         thread.stackSize = 8 << 20
@@ -67,6 +71,8 @@ public final class AsyncLLMEngine: @unchecked Sendable {
     /// vLLM defaults with the model's generation_config.json applied; set the request's fields on top.
     public var defaultSamplingParams: SamplingParams { engine.bundle.generationDefaults.samplingParams() }
     public var numKVBlocks: Int { engine.numKVBlocks }
+    public var kvCacheTokens: Int { engine.kvCacheTokens }
+    public var maxConcurrency: Double { engine.maxConcurrency }
 
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         engine.bundle.tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
@@ -96,8 +102,10 @@ public final class AsyncLLMEngine: @unchecked Sendable {
     // MARK: Requests
 
     /// Starts a request; the stream yields its outputs (deltas by default) and finishes after the one
-    /// with `finished == true`. Ending the stream early (task cancelled, consumer gone) aborts the request
-    /// and frees its KV blocks. Throws `EngineError` for requests that cannot start (see the type docs).
+    /// with `finished == true`. Ending the stream early aborts the request and frees its KV blocks: cancel
+    /// the consuming task, or release the stream (breaking out of a loop while still holding the stream
+    /// keeps the request running until the stream is released). Throws `EngineError` for requests that
+    /// cannot start (see the type docs).
     public func generate(requestId: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0,
                          outputKind: RequestOutputKind = .delta, cacheSalt: String? = nil) throws -> OutputStream {
         let prepared = try engine.prepare(requestId: requestId, prompt: prompt, params: params, priority: priority,
@@ -214,6 +222,7 @@ public final class AsyncLLMEngine: @unchecked Sendable {
             }
             engineHasWork = engine.hasUnfinishedRequests
             let snapshot = engine.stats()
+            throughputLog?.logIfDue(snapshot, now: monotonicSeconds())
             condition.lock()
             for id in finishedIds { activeRequestIds.remove(id) }
             latestStats = snapshot

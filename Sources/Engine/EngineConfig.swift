@@ -32,6 +32,8 @@ public struct EngineConfig: Sendable, Equatable {
     /// vLLM --max-logprobs.
     public var maxLogprobs = 20
     public var longPrefillTokenThreshold: Int? = nil
+    /// Seconds between the engine's throughput log lines (vLLM logs every 5 s); nil: never (--disable-log-stats).
+    public var logStatsInterval: Double? = 5
     /// Where the default model is cached; nil: ModelLocator.defaultCacheDirectory.
     public var cacheDirectory: String? = nil
 

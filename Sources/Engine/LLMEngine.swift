@@ -1,4 +1,5 @@
 import ChatTemplate
+import Foundation
 import EngineCore
 import Models
 import Tokenizer
@@ -53,7 +54,19 @@ public final class LLMEngine {
                                      maxModelLen: sizing.maxModelLen, maxLogprobs: config.maxLogprobs)
         tokenTexts = TokenTextCache(tokenizer: bundle.tokenizer)
         metrics = EngineMetricsRecorder(maxModelLen: sizing.maxModelLen)
+        let bytesPerBlock = bundle.model.kvCacheBytesPerBlock(blockSize: config.blockSize)
+        EngineLog.logger.info("""
+            KV cache: \(kvCacheTokens) tokens in \(numKVBlocks - 1) blocks of \(config.blockSize) \
+            (\(numKVBlocks * bytesPerBlock >> 20) MiB); maximum concurrency for \(maxModelLen) tokens per \
+            request: \(String(format: "%.2f", maxConcurrency))x
+            """)
     }
+
+    /// Tokens the KV cache holds (all blocks but the reserved null block).
+    public var kvCacheTokens: Int { (numKVBlocks - 1) * config.blockSize }
+
+    /// How many full-length (maxModelLen) sequences fit in the KV cache at once.
+    public var maxConcurrency: Double { Double(kvCacheTokens) / Double(maxModelLen) }
 
     public var tokenizer: Tokenizer { bundle.tokenizer }
     public var modelName: String { bundle.modelName }

@@ -8,8 +8,17 @@ final class Sampler {
     let vocabSize: Int
     /// vLLM raises temperatures in [1e-5, 0.01) to 0.01 to keep the softmax finite.
     static let minimumTemperature = 0.01
-    /// First candidate count tried for top-p alone; grows by 4x while the kept mass is short.
-    private static let initialTopPCandidates = 64
+    /// top-p alone buckets logits instead of sorting the vocabulary: buckets per pass, the logit
+    /// range the first pass covers (lower logits share the last bucket), and the subset size below
+    /// which the remaining candidates are simply sorted.
+    private static let topPBuckets = 256
+    private static let topPInitialSpan: Float = 32
+    private static let topPSortLimit = 64
+
+    private var weights: [Float]
+    private var subset: [Int32] = []
+    private var nextSubset: [Int32] = []
+    private var bucketMass: [Double]
 
     private var work: [Float]
     private var candidates: [Int32] = []
@@ -19,6 +28,8 @@ final class Sampler {
     init(vocabSize: Int, seed: UInt64) {
         self.vocabSize = vocabSize
         work = [Float](repeating: 0, count: vocabSize)
+        weights = [Float](repeating: 0, count: vocabSize)
+        bucketMass = [Double](repeating: 0, count: Sampler.topPBuckets)
         sharedGenerator = SeededGenerator(seed: seed)
     }
 
@@ -36,7 +47,8 @@ final class Sampler {
             uniform = sharedGenerator.nextUnitDouble()
         }
         return work.withUnsafeMutableBufferPointer { logits -> Int in
-            _ = logits.initialize(from: row)
+            // A NaN logit (a broken model row) is treated as masked rather than poisoning the draw.
+            for i in 0..<logits.count { logits[i] = row[i].isNaN ? -.infinity : row[i] }
             applyLogitsProcessors(logits, request: request)
             if params.isGreedy { return Sampler.argmax(UnsafeBufferPointer(logits)) }
             let inverseTemperature = Float(1.0 / max(params.temperature, Sampler.minimumTemperature))
@@ -128,33 +140,30 @@ final class Sampler {
 
         if topK == 0 && !usesTopP {
             var total = 0.0
-            for v in logits { total += exp(Double(v - maxValue)) }
+            for i in 0..<vocab {
+                let w = exp(logits[i] - maxValue)
+                weights[i] = w
+                total += Double(w)
+            }
             let target = uniform * total
             var cumulative = 0.0
             var lastValid = 0
-            for i in 0..<vocab where logits[i] != -.infinity {
-                cumulative += exp(Double(logits[i] - maxValue))
+            for i in 0..<vocab where weights[i] > 0 {
+                cumulative += Double(weights[i])
                 lastValid = i
                 if cumulative > target { return i }
             }
             return lastValid
         }
 
-        var fullMass: Double?
-        var wanted = topK > 0 ? topK : min(vocab, Sampler.initialTopPCandidates)
-        var kept = 0
-        while true {
-            let count = selector.select(UnsafeBufferPointer(logits), k: wanted, into: &candidates)
-            kept = count
-            guard usesTopP else { break }
-            let mass: Double
-            if topK > 0 {
-                // top-p applies to the top-k distribution, renormalized.
-                mass = candidates[0..<count].reduce(0.0) { $0 + exp(Double(logits[Int($1)] - maxValue)) }
-            } else {
-                if fullMass == nil { fullMass = logits.reduce(0.0) { $0 + exp(Double($1 - maxValue)) } }
-                mass = fullMass ?? 0
-            }
+        if topK == 0 {
+            return sampleTopP(logits, maxValue: maxValue, topP: params.topP, uniform: uniform)
+        }
+        let count = selector.select(UnsafeBufferPointer(logits), k: topK, into: &candidates)
+        var kept = count
+        if usesTopP {
+            // top-p applies to the top-k distribution, renormalized.
+            let mass = candidates[0..<count].reduce(0.0) { $0 + exp(Double(logits[Int($1)] - maxValue)) }
             let threshold = params.topP * mass
             var cumulative = 0.0
             kept = 0
@@ -163,11 +172,6 @@ final class Sampler {
                 cumulative += exp(Double(logits[Int(candidates[kept])] - maxValue))
                 kept += 1
             }
-            if cumulative < threshold && count == wanted && topK == 0 && wanted < vocab {
-                wanted = min(vocab, wanted * 4)
-                continue
-            }
-            break
         }
         guard kept > 0 else { return Sampler.argmax(UnsafeBufferPointer(logits)) }
         var total = 0.0
@@ -180,4 +184,72 @@ final class Sampler {
         }
         return Int(candidates[kept - 1])
     }
+
+    /// Nucleus sampling without a full sort: bucket the candidates by logit, keep whole buckets
+    /// while the kept mass stays below top_p, and refine only the bucket that crosses it. Keeps
+    /// exactly the tokens a descending sort would (token i kept iff the mass before it < top_p).
+    private func sampleTopP(_ logits: UnsafeMutableBufferPointer<Float>, maxValue: Float, topP: Double,
+                            uniform: Double) -> Int {
+        let keptMass = selectNucleus(UnsafeBufferPointer(logits), maxValue: maxValue, topP: topP)
+        guard !candidates.isEmpty else { return Sampler.argmax(UnsafeBufferPointer(logits)) }
+        let target = uniform * keptMass
+        var cumulative = 0.0
+        for id in candidates {
+            cumulative += Double(weights[Int(id)])
+            if cumulative > target { return Int(id) }
+        }
+        return Int(candidates[candidates.count - 1])
+    }
+
+    /// Fills `candidates` with the nucleus of `logits` (any order) and returns its unnormalized mass.
+    func selectNucleus(_ logits: UnsafeBufferPointer<Float>, maxValue: Float, topP: Double) -> Double {
+        var total = 0.0
+        subset.removeAll(keepingCapacity: true)
+        for i in 0..<logits.count {
+            let v = logits[i]
+            if v == -.infinity { weights[i] = 0; continue }
+            let w = exp(v - maxValue)
+            weights[i] = w
+            total += Double(w)
+            subset.append(Int32(i))
+        }
+        let threshold = topP * total
+        candidates.removeAll(keepingCapacity: true)
+        var keptMass = 0.0
+        var top = maxValue
+        var span = Sampler.topPInitialSpan
+        let buckets = Sampler.topPBuckets
+        while subset.count > Sampler.topPSortLimit && span > 1e-5 {
+            let width = span / Float(buckets)
+            func bucket(_ v: Float) -> Int {
+                let distance = (top - v) / width
+                return distance >= Float(buckets - 1) ? buckets - 1 : max(0, Int(distance))
+            }
+            for b in 0..<buckets { bucketMass[b] = 0 }
+            for id in subset { bucketMass[bucket(logits[Int(id)])] += Double(weights[Int(id)]) }
+            // The first bucket whose mass reaches the threshold (the last one if rounding never does).
+            var crossing = buckets - 1
+            for b in 0..<buckets {
+                if keptMass + bucketMass[b] >= threshold || b == buckets - 1 { crossing = b; break }
+                keptMass += bucketMass[b]
+            }
+            nextSubset.removeAll(keepingCapacity: true)
+            for id in subset {
+                let b = bucket(logits[Int(id)])
+                if b < crossing { candidates.append(id) } else if b == crossing { nextSubset.append(id) }
+            }
+            swap(&subset, &nextSubset)
+            top -= Float(crossing) * width
+            span = width
+        }
+        subset.sort { logits[Int($0)] > logits[Int($1)] || (logits[Int($0)] == logits[Int($1)] && $0 < $1) }
+        for id in subset where candidates.isEmpty || keptMass < threshold {
+            candidates.append(id)
+            keptMass += Double(weights[Int(id)])
+        }
+        return keptMass
+    }
+
+    /// The last selection (nucleus or top-k), for tests.
+    var candidatesForTesting: [Int32] { candidates }
 }

@@ -9,7 +9,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
     public let alignment: Int
     /// Tensor names in file order.
     public let tensorNames: [String]
-    /// Byte offset of the tensor data section within the file.
+    /// Byte offset of the tensor data section within the file (at most the file size: vocab-only
+    /// files end without the final alignment padding).
     public let dataOffset: Int
 
     private let infos: [String: GGUFTensorInfo]
@@ -203,6 +204,17 @@ enum GGMLType {
         case 8: return .q8_0
         case 30: return .bf16
         default: return nil
+        }
+    }
+
+    static func id(_ dtype: WeightDType) -> UInt32 {
+        switch dtype {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q8_0: return 8
+        case .bf16: return 30
         }
     }
 

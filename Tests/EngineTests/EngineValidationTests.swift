@@ -91,3 +91,22 @@ final class EngineValidationTests: XCTestCase {
         }
     }
 }
+
+/// The periodic throughput line.
+final class EngineThroughputLogTests: XCTestCase {
+    func testThroughputLineReportsRatesOverTheInterval() {
+        var stats = EngineStats(maxModelLen: 128)
+        stats.promptTokens = 100
+        stats.generationTokens = 50
+        stats.numRunning = 2
+        stats.kvCacheUsage = 0.25
+        stats.prefixCacheQueries = 40
+        stats.prefixCacheHits = 10
+        XCTAssertEqual(EngineStatsLogLine.make(previous: EngineStats(maxModelLen: 128), current: stats, seconds: 5),
+                       "Engine 000: Avg prompt throughput: 20.0 tokens/s, Avg generation throughput: 10.0 tokens/s, "
+                           + "Running: 2 reqs, Waiting: 0 reqs, KV cache usage: 25.0%, Prefix cache hit rate: 25.0%")
+        var idle = stats
+        idle.numRunning = 0
+        XCTAssertNil(EngineStatsLogLine.make(previous: idle, current: idle, seconds: 5))
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// Everything the HTTP layer needs from an inference engine. The real engine is adapted to this in the
+/// `vllm` executable; tests use a fake. Keeping it small keeps the HTTP layer testable without a model.
+public protocol ServingEngine: Sendable {
+    /// Largest prompt + output length in tokens.
+    var maxModelLen: Int { get }
+    /// Number of token ids the model accepts (ids must be in 0..<vocabSize).
+    var vocabSize: Int { get }
+
+    func tokenize(_ text: String, addSpecialTokens: Bool) throws -> [Int]
+    func detokenize(_ tokenIds: [Int], skipSpecialTokens: Bool) throws -> String
+    /// The vocabulary string of each token (as in `tokens` of completions logprobs).
+    func tokenStrings(_ tokenIds: [Int]) -> [String]
+
+    /// Renders a chat with the model's template. `messages`/`tools` are in the client's key order.
+    func renderChat(_ chat: ChatRenderRequest) throws -> String
+
+    /// Starts one generation. Invalid requests throw before the stream starts (`ServingError`).
+    /// The stream yields incremental outputs; cancelling its iteration must abort the request.
+    func generate(requestId: String, promptTokenIds: [Int], params: GenerationParams, priority: Int) throws
+        -> AsyncThrowingStream<GenerationOutput, Error>
+
+    /// Aborts a request (all its choices) and frees its KV blocks. Unknown ids are ignored.
+    func abort(requestId: String)
+
+    /// Snapshot of scheduler and cache state for /metrics.
+    func stats() -> ServingStats
+
+    /// False once the engine thread has died; /health answers 503 then.
+    var isHealthy: Bool { get }
+}
+
+public struct ChatRenderRequest: Sendable {
+    public var messages: [JSONValue]
+    public var tools: [JSONValue]?
+    public var addGenerationPrompt: Bool
+    public var continueFinalMessage: Bool
+    /// Extra template variables (`chat_template_kwargs`), reserved names already removed.
+    public var templateKwargs: [(String, JSONValue)]
+
+    public init(messages: [JSONValue], tools: [JSONValue]? = nil, addGenerationPrompt: Bool = true,
+                continueFinalMessage: Bool = false, templateKwargs: [(String, JSONValue)] = []) {
+        self.messages = messages
+        self.tools = tools
+        self.addGenerationPrompt = addGenerationPrompt
+        self.continueFinalMessage = continueFinalMessage
+        self.templateKwargs = templateKwargs
+    }
+}
+
+/// Sampling parameters with vLLM's names and semantics; `nil` means "engine/model default".
+public struct GenerationParams: Sendable, Equatable {
+    public var n = 1
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var minP: Double?
+    public var presencePenalty: Double?
+    public var frequencyPenalty: Double?
+    public var repetitionPenalty: Double?
+    public var seed: Int64?
+    public var maxTokens: Int?
+    public var minTokens = 0
+    public var ignoreEOS = false
+    public var stop: [String] = []
+    public var stopTokenIds: [Int] = []
+    public var includeStopStrInOutput = false
+    public var skipSpecialTokens = true
+    public var spacesBetweenSpecialTokens = true
+    public var logitBias: [Int: Double] = [:]
+    /// Number of top logprobs per generated token (0 = only the sampled token); nil = none.
+    public var logprobs: Int?
+    public var promptLogprobs: Int?
+
+    public init() {}
+}
+
+/// One incremental update for one choice of a request.
+public struct GenerationOutput: Sendable {
+    /// Choice index within the request (0..<n).
+    public var index: Int
+    /// Newly generated text since the previous output of this choice.
+    public var textDelta: String
+    public var tokenIds: [Int]
+    /// One entry per token in `tokenIds` when logprobs were requested.
+    public var logprobs: [TokenLogprob]?
+    /// Logprobs of the prompt tokens (first entry nil), sent once.
+    public var promptLogprobs: [TokenLogprob?]?
+    public var finishReason: String?
+    /// Matched stop string or stop token id.
+    public var stopReason: StopReason?
+    public var promptTokenCount: Int
+    public var cachedTokenCount: Int
+    /// Seconds the request waited before first being scheduled; set on the first output when known.
+    public var queueTimeSeconds: Double?
+
+    public init(index: Int = 0, textDelta: String, tokenIds: [Int], logprobs: [TokenLogprob]? = nil,
+                promptLogprobs: [TokenLogprob?]? = nil, finishReason: String? = nil, stopReason: StopReason? = nil,
+                promptTokenCount: Int, cachedTokenCount: Int = 0) {
+        self.index = index
+        self.textDelta = textDelta
+        self.tokenIds = tokenIds
+        self.logprobs = logprobs
+        self.promptLogprobs = promptLogprobs
+        self.finishReason = finishReason
+        self.stopReason = stopReason
+        self.promptTokenCount = promptTokenCount
+        self.cachedTokenCount = cachedTokenCount
+    }
+}
+
+public enum StopReason: Sendable, Equatable {
+    case string(String)
+    case tokenId(Int)
+}
+
+public struct LogprobCandidate: Sendable, Equatable {
+    public var tokenId: Int
+    /// Token text as the model spells it, decoded to a readable string (e.g. " Hello").
+    public var token: String
+    public var logprob: Float
+    public init(tokenId: Int, token: String, logprob: Float) {
+        self.tokenId = tokenId
+        self.token = token
+        self.logprob = logprob
+    }
+}
+
+public struct TokenLogprob: Sendable, Equatable {
+    public var chosen: LogprobCandidate
+    public var top: [LogprobCandidate]
+    public init(chosen: LogprobCandidate, top: [LogprobCandidate]) {
+        self.chosen = chosen
+        self.top = top
+    }
+}
+
+/// Errors an engine reports for a request; mapped to HTTP statuses by the server.
+public enum ServingError: Error, Sendable, CustomStringConvertible {
+    /// Bad request parameters (400). `param` names the offending field when known.
+    case invalidRequest(String, param: String?)
+    /// Prompt (+ output) does not fit the context (400, code context_length_exceeded).
+    case contextLengthExceeded(String)
+    /// The waiting queue is full (503, retry later).
+    case overloaded(String)
+    /// The engine failed (500).
+    case internalFailure(String)
+
+    public var description: String {
+        switch self {
+        case .invalidRequest(let message, _), .contextLengthExceeded(let message), .overloaded(let message),
+             .internalFailure(let message):
+            return message
+        }
+    }
+}
+
+/// Engine state for /metrics. Counters are cumulative since start.
+public struct ServingStats: Sendable, Equatable {
+    public var numRunning = 0
+    public var numWaiting = 0
+    public var kvCacheUsage = 0.0
+    public var prefixCacheQueries = 0
+    public var prefixCacheHits = 0
+    public var numPreemptions = 0
+    public init() {}
+}

@@ -1,0 +1,185 @@
+import Foundation
+
+/// An output of one choice, tagged with its position in the response (`prompt index * n + choice index`).
+struct ChoiceOutput: Sendable {
+    var choiceIndex: Int
+    var promptIndex: Int
+    var output: GenerationOutput
+}
+
+/// One engine request per prompt, merged into a single stream of choice outputs. Tracks which choices have
+/// finished so that an early exit (client gone, write failure) aborts exactly the unfinished requests, and
+/// records vLLM's per-request latency metrics as outputs arrive.
+final class GenerationRun: @unchecked Sendable {
+    let requestIds: [String]
+    let n: Int
+    private let engine: any ServingEngine
+    private let metrics: ServerMetrics?
+    private let lock = NSLock()
+    private var finishedChoices = Set<Int>()
+    private var timings: [Int: ChoiceTiming] = [:]
+    private let arrival = Date()
+
+    private struct ChoiceTiming {
+        var firstToken: Date?
+        var lastToken: Date?
+        var generated = 0
+    }
+
+    var totalChoices: Int { requestIds.count * n }
+
+    /// Starts all requests; if one is refused, the ones already started are aborted and the error is rethrown.
+    static func start(engine: any ServingEngine, metrics: ServerMetrics?, baseId: String, prompts: [PreparedPrompt],
+                      params: GenerationParams, maxTokens: [Int], priority: Int)
+        throws -> (GenerationRun, AsyncThrowingStream<ChoiceOutput, Error>) {
+        let ids = prompts.count == 1 ? [baseId] : prompts.indices.map { "\(baseId)-\($0)" }
+        let run = GenerationRun(requestIds: ids, n: params.n, engine: engine, metrics: metrics)
+        var streams: [AsyncThrowingStream<GenerationOutput, Error>] = []
+        do {
+            for (position, prompt) in prompts.enumerated() {
+                var promptParams = params
+                promptParams.maxTokens = maxTokens[position]
+                streams.append(try engine.generate(requestId: ids[position], promptTokenIds: prompt.tokenIds,
+                                                   params: promptParams, priority: priority))
+                metrics?.recordRequestParams(n: params.n, maxTokens: maxTokens[position])
+            }
+        } catch {
+            for id in ids.prefix(streams.count) { engine.abort(requestId: id) }
+            throw error
+        }
+        return (run, run.merge(streams))
+    }
+
+    private init(requestIds: [String], n: Int, engine: any ServingEngine, metrics: ServerMetrics?) {
+        self.requestIds = requestIds
+        self.n = n
+        self.engine = engine
+        self.metrics = metrics
+    }
+
+    private func merge(_ streams: [AsyncThrowingStream<GenerationOutput, Error>]) -> AsyncThrowingStream<ChoiceOutput, Error> {
+        let n = self.n
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for (promptIndex, stream) in streams.enumerated() {
+                            group.addTask {
+                                for try await output in stream {
+                                    self.observe(output, choiceIndex: promptIndex * n + output.index)
+                                    continuation.yield(ChoiceOutput(choiceIndex: promptIndex * n + output.index,
+                                                                    promptIndex: promptIndex, output: output))
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func observe(_ output: GenerationOutput, choiceIndex: Int) {
+        let now = Date()
+        lock.lock()
+        var timing = timings[choiceIndex] ?? ChoiceTiming()
+        if !output.tokenIds.isEmpty {
+            if let last = timing.lastToken {
+                metrics?.recordInterTokenLatency(now.timeIntervalSince(last))
+            } else {
+                timing.firstToken = now
+            }
+            timing.lastToken = now
+            timing.generated += output.tokenIds.count
+        }
+        if let queue = output.queueTimeSeconds { metrics?.recordQueueTime(queue) }
+        if let reason = output.finishReason {
+            finishedChoices.insert(choiceIndex)
+            metrics?.recordFinished(reason: reason, promptTokens: output.promptTokenCount,
+                                    generationTokens: timing.generated, e2eSeconds: now.timeIntervalSince(arrival),
+                                    timeToFirstToken: timing.firstToken.map { $0.timeIntervalSince(arrival) })
+        }
+        timings[choiceIndex] = timing
+        lock.unlock()
+    }
+
+    var allFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return finishedChoices.count >= totalChoices
+    }
+
+    /// Aborts every request that still has unfinished choices (client went away or the handler failed).
+    func abortUnfinished() {
+        lock.lock()
+        let unfinished = requestIds.indices.filter { promptIndex in
+            (0..<n).contains { !finishedChoices.contains(promptIndex * n + $0) }
+        }
+        lock.unlock()
+        for promptIndex in unfinished { engine.abort(requestId: requestIds[promptIndex]) }
+    }
+}
+
+/// Everything generated for one choice, for non-streaming responses.
+struct ChoiceAccumulator {
+    var text = ""
+    var tokenIds: [Int] = []
+    var logprobs: [TokenLogprob] = []
+    var promptLogprobs: [TokenLogprob?]?
+    var finishReason: String?
+    var stopReason: StopReason?
+
+    mutating func add(_ output: GenerationOutput) {
+        text += output.textDelta
+        tokenIds += output.tokenIds
+        if let entries = output.logprobs { logprobs += entries }
+        if let prompt = output.promptLogprobs { promptLogprobs = prompt }
+        if let reason = output.finishReason {
+            finishReason = reason
+            stopReason = output.stopReason
+        }
+    }
+}
+
+/// Collects a whole run (non-streaming requests). Aborts the requests if the collecting task is cancelled.
+func collectRun(_ run: GenerationRun, _ stream: AsyncThrowingStream<ChoiceOutput, Error>)
+    async throws -> (choices: [ChoiceAccumulator], promptTokens: [Int], cachedTokens: Int) {
+    var choices = Array(repeating: ChoiceAccumulator(), count: run.totalChoices)
+    var promptTokens = Array(repeating: 0, count: run.requestIds.count)
+    var cached = Array(repeating: 0, count: run.requestIds.count)
+    do {
+        for try await item in stream {
+            guard choices.indices.contains(item.choiceIndex) else { continue }
+            choices[item.choiceIndex].add(item.output)
+            promptTokens[item.promptIndex] = item.output.promptTokenCount
+            cached[item.promptIndex] = max(cached[item.promptIndex], item.output.cachedTokenCount)
+        }
+        try Task.checkCancellation()
+    } catch {
+        run.abortUnfinished()
+        throw error
+    }
+    if !run.allFinished { run.abortUnfinished() }
+    return (choices, promptTokens, cached.reduce(0, +))
+}
+
+func stopReasonJSON(_ reason: StopReason?) -> JSONValue {
+    switch reason {
+    case .none: return .null
+    case .string(let text): return .string(text)
+    case .tokenId(let id): return .number(id)
+    }
+}
+
+func usageJSON(promptTokens: Int, completionTokens: Int) -> JSONValue {
+    .object([("prompt_tokens", .number(promptTokens)), ("completion_tokens", .number(completionTokens)),
+             ("total_tokens", .number(promptTokens + completionTokens))])
+}
+
+func makeRequestId(prefix: String) -> String {
+    prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+}

@@ -1,0 +1,207 @@
+import Foundation
+
+/// Limits the server enforces on request fields (documented choices where OpenAI and vLLM differ).
+public struct RequestLimits: Sendable {
+    public var maxN = 128
+    public var maxLogprobs = 20
+    public var maxStopStrings = 64
+    public var maxStopStringLength = 1024
+    public init() {}
+}
+
+/// Reads the sampling fields shared by /v1/completions and /v1/chat/completions, with vLLM's names, ranges
+/// and messages. `maxTokens` is read by the caller (its name and default differ per endpoint).
+func parseSamplingFields(_ fields: FieldReader, vocabSize: Int, limits: RequestLimits) throws -> GenerationParams {
+    var params = GenerationParams()
+
+    if let n = try fields.int("n") {
+        guard n >= 1 else { throw APIError.badRequest("n must be at least 1, got \(n).", param: "n") }
+        guard n <= limits.maxN else {
+            throw APIError.badRequest("n must be at most \(limits.maxN), got \(n).", param: "n")
+        }
+        params.n = n
+    }
+    if let bestOf = try fields.int("best_of"), bestOf != params.n {
+        throw APIError.badRequest("best_of is not supported (it must equal n).", param: "best_of")
+    }
+    if let temperature = try fields.double("temperature") {
+        guard temperature >= 0, temperature <= 2 else {
+            throw APIError.badRequest("temperature must be in [0, 2], got \(temperature).", param: "temperature")
+        }
+        params.temperature = temperature
+    }
+    if let topP = try fields.double("top_p") {
+        guard topP > 0, topP <= 1 else {
+            throw APIError.badRequest("top_p must be in (0, 1], got \(topP).", param: "top_p")
+        }
+        params.topP = topP
+    }
+    if let topK = try fields.int("top_k") {
+        guard topK >= -1 else {
+            throw APIError.badRequest("top_k must be 0 (disable), or at least 1, got \(topK).", param: "top_k")
+        }
+        params.topK = topK == -1 ? 0 : topK
+    }
+    if let minP = try fields.double("min_p") {
+        guard minP >= 0, minP <= 1 else {
+            throw APIError.badRequest("min_p must be in [0, 1], got \(minP).", param: "min_p")
+        }
+        params.minP = minP
+    }
+    for (name, keyPath) in [("presence_penalty", \GenerationParams.presencePenalty),
+                            ("frequency_penalty", \GenerationParams.frequencyPenalty)] {
+        if let penalty = try fields.double(name) {
+            guard penalty >= -2, penalty <= 2 else {
+                throw APIError.badRequest("\(name) must be in [-2, 2], got \(penalty).", param: name)
+            }
+            params[keyPath: keyPath] = penalty
+        }
+    }
+    if let repetition = try fields.double("repetition_penalty") {
+        guard repetition > 0 else {
+            throw APIError.badRequest("repetition_penalty must be greater than zero, got \(repetition).",
+                                      param: "repetition_penalty")
+        }
+        params.repetitionPenalty = repetition
+    }
+    if let seedValue = fields.value("seed") {
+        guard case .int(let seed) = seedValue else {
+            throw APIError.badRequest("seed must be an integer in [-2^63, 2^63 - 1] (greater_than_equal / less_than_equal).",
+                                      param: "seed")
+        }
+        // vLLM treats -1 as "no seed".
+        params.seed = seed == -1 ? nil : seed
+    }
+    if let minTokens = try fields.int("min_tokens") {
+        guard minTokens >= 0 else {
+            throw APIError.badRequest("min_tokens must be greater than or equal to 0, got \(minTokens).",
+                                      param: "min_tokens")
+        }
+        params.minTokens = minTokens
+    }
+    params.ignoreEOS = try fields.bool("ignore_eos") ?? false
+    params.includeStopStrInOutput = try fields.bool("include_stop_str_in_output") ?? false
+    params.skipSpecialTokens = try fields.bool("skip_special_tokens") ?? true
+    params.spacesBetweenSpecialTokens = try fields.bool("spaces_between_special_tokens") ?? true
+
+    if let stop = try fields.stringOrStrings("stop") {
+        guard stop.count <= limits.maxStopStrings else {
+            throw APIError.badRequest("At most \(limits.maxStopStrings) stop strings are allowed, got \(stop.count).",
+                                      param: "stop")
+        }
+        for text in stop {
+            guard !text.isEmpty else { throw APIError.badRequest("stop strings must not be empty.", param: "stop") }
+            guard text.count <= limits.maxStopStringLength else {
+                throw APIError.badRequest("stop strings must be at most \(limits.maxStopStringLength) characters.",
+                                          param: "stop")
+            }
+        }
+        params.stop = stop
+    }
+    if let ids = try fields.ints("stop_token_ids") {
+        for id in ids where id < 0 || id >= vocabSize {
+            throw APIError.badRequest("stop_token_ids contains token id \(id), which is out of vocabulary (vocab size \(vocabSize)).",
+                                      param: "stop_token_ids")
+        }
+        params.stopTokenIds = ids
+    }
+    if let bias = try fields.object("logit_bias") {
+        var parsed: [Int: Double] = [:]
+        for (key, value) in bias {
+            guard let id = Int(key) else {
+                throw APIError.badRequest("logit_bias keys must be token ids (integers as strings), got '\(key)'.",
+                                          param: "logit_bias")
+            }
+            guard id >= 0, id < vocabSize else {
+                throw APIError.badRequest("logit_bias contains token id \(id), which is out of vocabulary (vocab size \(vocabSize)).",
+                                          param: "logit_bias")
+            }
+            let amount: Double
+            switch value {
+            case .int(let number): amount = Double(number)
+            case .double(let number): amount = number
+            default:
+                throw APIError.badRequest("logit_bias values must be numbers, got \(value.typeName) for '\(key)'.",
+                                          param: "logit_bias")
+            }
+            // vLLM clamps to OpenAI's documented range instead of rejecting.
+            parsed[id] = min(100, max(-100, amount))
+        }
+        params.logitBias = parsed
+    }
+    if let promptLogprobs = try fields.int("prompt_logprobs") {
+        guard promptLogprobs >= 0, promptLogprobs <= limits.maxLogprobs else {
+            throw APIError.badRequest("prompt_logprobs must be in [0, \(limits.maxLogprobs)], got \(promptLogprobs).",
+                                      param: "prompt_logprobs")
+        }
+        if try fields.bool("stream") == true {
+            throw APIError.badRequest("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
+        }
+        params.promptLogprobs = promptLogprobs
+    }
+    return params
+}
+
+/// `stream`, `stream_options` validation shared by both generation endpoints.
+struct StreamSettings {
+    var stream = false
+    var includeUsage = false
+    var continuousUsage = false
+
+    init(_ fields: FieldReader) throws {
+        stream = try fields.bool("stream") ?? false
+        if let options = try fields.object("stream_options") {
+            guard stream else {
+                throw APIError.badRequest("Stream options can only be defined when `stream=True`.",
+                                          param: "stream_options")
+            }
+            let reader = try FieldReader(object: .object(options), path: "stream_options")
+            includeUsage = try reader.bool("include_usage") ?? false
+            continuousUsage = try reader.bool("continuous_usage_stats") ?? false
+        }
+    }
+}
+
+/// Checks that the named model is served (absent or empty means the default one, like vLLM).
+func resolveModelName(_ fields: FieldReader, served: [String]) throws -> String {
+    let requested = try fields.string("model") ?? ""
+    if requested.isEmpty { return served.first ?? "" }
+    guard served.contains(requested) else { throw APIError.modelNotFound(requested) }
+    return requested
+}
+
+/// `priority`: lower runs earlier (vLLM); any int64 is accepted.
+func parsePriority(_ fields: FieldReader) throws -> Int {
+    try fields.int("priority") ?? 0
+}
+
+/// Rejects features this server does not implement with a clear 400 instead of silently ignoring them.
+func rejectUnsupported(_ fields: FieldReader) throws {
+    if let salt = try fields.string("cache_salt"), salt.isEmpty {
+        throw APIError.badRequest("cache_salt must be a non-empty string.", param: "cache_salt")
+    }
+    if fields.has("response_format") {
+        let format = try FieldReader(object: fields.value("response_format") ?? .null, path: "response_format")
+        let type = try format.string("type")
+        switch type {
+        case "text": break
+        case "json_object", "json_schema":
+            if type == "json_schema", !format.has("json_schema") {
+                throw APIError.badRequest("When response_format type is 'json_schema', the 'json_schema' field must be provided.",
+                                          param: "response_format")
+            }
+            throw APIError.badRequest("response_format type '\(type ?? "")' (structured output) is not supported by this server.",
+                                      param: "response_format")
+        default:
+            throw APIError.badRequest("response_format type must be one of 'text', 'json_object', 'json_schema', got \(type.map { "'\($0)'" } ?? "none").",
+                                      param: "response_format")
+        }
+    }
+    for name in ["structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar"]
+    where fields.has(name) {
+        throw APIError.badRequest("\(name) (structured output) is not supported by this server.", param: name)
+    }
+    if try fields.bool("use_beam_search") == true {
+        throw APIError.badRequest("Beam search is not supported by this server.", param: "use_beam_search")
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class EngineCoreTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

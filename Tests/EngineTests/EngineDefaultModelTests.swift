@@ -1,0 +1,78 @@
+import ChatTemplate
+import Engine
+import EngineCore
+import Foundation
+import Weights
+import XCTest
+
+/// The default model (SmolLM2-135M-Instruct Q4_1 GGUF) when it is already in the cache; never downloads.
+final class EngineDefaultModelTests: XCTestCase {
+    typealias Support = EngineTestSupport
+
+    private static let cachedModel = ModelLocator.defaultCacheDirectory + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    private func engine(_ configure: (inout EngineConfig) -> Void = { _ in }) throws -> LLMEngine {
+        guard FileManager.default.fileExists(atPath: Self.cachedModel) else {
+            throw XCTSkip("default model not cached at \(Self.cachedModel); run `vllm serve` once to fetch it")
+        }
+        var config = EngineConfig()
+        config.kvCacheMemoryBytes = 64 << 20
+        configure(&config)
+        return try LLMEngine(config: config)
+    }
+
+    private let prompts = ["The capital of France is", "def fibonacci(n):", "Once upon a time",
+                           "The three primary colors are", "Water boils at", "My favourite food is"]
+
+    private func run(_ engine: LLMEngine, _ indices: [Int], params: SamplingParams) throws -> [[Int]] {
+        for index in indices {
+            try engine.addRequest(requestId: "r\(index)", prompt: .text(prompts[index]), params: params)
+        }
+        let finals = try Support.runToCompletion(engine)
+        return try indices.map { try XCTUnwrap(finals["r\($0)"]).outputs[0].tokenIds }
+    }
+
+    func testLoadsTokenizerTemplateAndStopIds() throws {
+        let engine = try engine()
+        let bundle = engine.bundle
+        XCTAssertEqual(bundle.modelName, DefaultModel.name)
+        XCTAssertNotNil(bundle.chatTemplate, bundle.chatTemplateError ?? "")
+        let imEnd = try XCTUnwrap(bundle.tokenizer.id(forToken: "<|im_end|>"))
+        XCTAssertTrue(bundle.eosTokenIds.contains(imEnd), "eos ids \(bundle.eosTokenIds) must end a chat turn")
+        let rendered = try XCTUnwrap(bundle.chatTemplate).renderChat(
+            messages: [["role": "user", "content": "Hi"]],
+            addGenerationPrompt: true, bosToken: bundle.tokenizer.bosToken, eosToken: bundle.tokenizer.eosToken)
+        XCTAssertTrue(rendered.hasSuffix("<|im_start|>assistant\n"), rendered)
+        // 64 MiB of fp32 KV (46080 bytes per token) holds 90 usable blocks: less than the model's 8192.
+        XCTAssertEqual(engine.maxModelLen, 90 * 16)
+    }
+
+    /// Q4_1 batches are not bit-identical to solo runs: the kernels quantize activations to Q8 below
+    /// 8 rows and use fp32 above, so near-ties can flip later tokens. What must hold: batched runs are
+    /// deterministic, every prompt's first token (clear margins here) matches its solo run, and a
+    /// chat turn ends on <|im_end|> with finish reason stop.
+    func testBatchedGreedyIsDeterministicAndChatStopsAtEndOfTurn() throws {
+        let params = Support.greedy(maxTokens: 8)
+        let indices = [0, 1, 2]
+        let first = try run(try engine { $0.maxNumBatchedTokens = 16 }, indices, params: params)
+        let second = try run(try engine { $0.maxNumBatchedTokens = 16 }, indices, params: params)
+        XCTAssertEqual(first, second)
+        let solo = try engine { $0.enablePrefixCaching = false }
+        for index in indices {
+            XCTAssertEqual(try run(solo, [index], params: params)[0].first, first[index].first, prompts[index])
+        }
+
+        let engine = try engine()
+        let bundle = engine.bundle
+        let chat = try XCTUnwrap(bundle.chatTemplate).renderChat(
+            messages: [["role": "user", "content": "What is 2+2?"]], addGenerationPrompt: true,
+            bosToken: bundle.tokenizer.bosToken, eosToken: bundle.tokenizer.eosToken)
+        let ids = bundle.tokenizer.encode(chat, addSpecialTokens: false)
+        try engine.addRequest(requestId: "chat", prompt: .tokenIds(ids), params: Support.greedy(maxTokens: 40))
+        let final = try XCTUnwrap(Support.runToCompletion(engine)["chat"])
+        XCTAssertEqual(final.outputs[0].finishReason, .stop, final.outputs[0].text)
+        XCTAssertFalse(final.outputs[0].text.contains("<|im_end|>"))
+        XCTAssertFalse(final.outputs[0].text.isEmpty)
+        XCTAssertEqual(engine.stats().kvCacheUsage, 0)
+    }
+}

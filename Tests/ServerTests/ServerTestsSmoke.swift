@@ -1,2 +1,0 @@
-import XCTest
-final class ServerTestsSmoke: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
