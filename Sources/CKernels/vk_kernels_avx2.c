@@ -217,10 +217,97 @@ VK_TARGET_AVX2 static void micro_6x16(float *y, int64_t ldy, const float *x, int
     }
 }
 
+// ---- panel packing -----------------------------------------------------------------------------
+// Converts kc values of one weight row starting at column k0 to fp32 (k0, kc multiples of 32 for
+// quantized rows).
+AVX2_INLINE void row_to_f32(const uint8_t *row, vk_dtype wt, int64_t k0, int64_t kc, float *out) {
+    int64_t i = 0;
+    switch (wt) {
+    case VK_F32:
+        memcpy(out, (const float *)row + k0, (size_t)kc * sizeof(float));
+        return;
+    case VK_F16:
+    case VK_BF16:
+        for (; i + 8 <= kc; i += 8) _mm256_storeu_ps(out + i, load8w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16));
+        for (; i < kc; i++) out[i] = load1w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16);
+        return;
+    case VK_Q8_0:
+        for (int64_t b = k0 / VK_QK; i < kc; i += VK_QK, b++) {
+            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
+            __m256 d = _mm256_set1_ps(f16_scalar(blk->d));
+            for (int t = 0; t < VK_QK; t += 8) {
+                __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk->qs + t)));
+                _mm256_storeu_ps(out + i + t, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+            }
+        }
+        return;
+    default: { // Q4_0 / Q4_1: value = q * d + bias (bias = -8 d or m)
+        for (int64_t b = k0 / VK_QK; i < kc; i += VK_QK, b++) {
+            const uint8_t *qs;
+            float d, bias;
+            if (wt == VK_Q4_0) {
+                const vk_block_q4_0 *blk = (const vk_block_q4_0 *)row + b;
+                qs = blk->qs;
+                d = f16_scalar(blk->d);
+                bias = -8.0f * d;
+            } else {
+                const vk_block_q4_1 *blk = (const vk_block_q4_1 *)row + b;
+                qs = blk->qs;
+                d = f16_scalar(blk->d);
+                bias = f16_scalar(blk->m);
+            }
+            __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0f);
+            __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+            __m256 vd = _mm256_set1_ps(d), vb = _mm256_set1_ps(bias);
+            __m256i q0 = _mm256_cvtepu8_epi32(lo), q1 = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+            __m256i q2 = _mm256_cvtepu8_epi32(hi), q3 = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q0), vd, vb));
+            _mm256_storeu_ps(out + i + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q1), vd, vb));
+            _mm256_storeu_ps(out + i + 16, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q2), vd, vb));
+            _mm256_storeu_ps(out + i + 24, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q3), vd, vb));
+        }
+        return;
+    }
+    }
+}
+
+AVX2_INLINE void transpose8_store(const float *src, int64_t ld, float *dst, int64_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld),
+           r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld),
+           r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_store_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_store_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_store_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_store_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_store_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_store_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_store_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_store_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// Rows are converted to a [16][kc] scratch, then transposed 8x8 at a time into [kc][16].
 VK_TARGET_AVX2 static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int nc,
                                       int64_t k0, int64_t kc) {
-    float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)kc * sizeof(float));
-    vk_g_pack_panel(dst, w, wt, rb, n0, nc, k0, kc, tmp);
+    const int64_t ld = (kc + 7) & ~(int64_t)7;
+    float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)(16 * ld) * sizeof(float));
+    for (int c = 0; c < 16; c++) {
+        if (c < nc) row_to_f32(w + (size_t)(n0 + c) * rb, wt, k0, kc, tmp + c * ld);
+        else memset(tmp + c * ld, 0, (size_t)kc * sizeof(float));
+    }
+    int64_t kk = 0;
+    for (; kk + 8 <= kc; kk += 8) {
+        transpose8_store(tmp + kk, ld, dst + kk * 16, 16);
+        transpose8_store(tmp + 8 * ld + kk, ld, dst + kk * 16 + 8, 16);
+    }
+    for (; kk < kc; kk++)
+        for (int c = 0; c < 16; c++) dst[kk * 16 + c] = tmp[c * ld + kk];
 }
 
 VK_TARGET_AVX2 static void silu_mul(float *out, const float *gate, const float *up, int64_t n) {
