@@ -58,7 +58,7 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
 
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n) {
     if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
+    if (k <= 0 || (is_quantized(wtype) && k % VK_QK != 0)) {
         memset(y, 0, (size_t)(m * n) * sizeof(float));
         return;
     }
