@@ -17,7 +17,7 @@ typedef struct {
     vk_dtype wt;
     size_t row_bytes;
     const vk_kernel_table *kt;
-    int64_t m_block, m_blocks;
+    int64_t group, m_block, m_blocks; // panels per item, rows per item, row blocks
 } matmul_ctx;
 
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
@@ -35,9 +35,9 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
     const matmul_ctx *c = p;
     float *panels = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)VK_GROUP * VK_KC * VK_NR * sizeof(float));
     for (int64_t item = item0; item < item1; item++) {
-        int64_t j0 = item / c->m_blocks * (VK_GROUP * VK_NR), m0 = item % c->m_blocks * c->m_block;
+        int64_t j0 = item / c->m_blocks * (c->group * VK_NR), m0 = item % c->m_blocks * c->m_block;
         int64_t m1 = m0 + c->m_block < c->m ? m0 + c->m_block : c->m;
-        int64_t j1 = j0 + VK_GROUP * VK_NR < c->n ? j0 + VK_GROUP * VK_NR : c->n;
+        int64_t j1 = j0 + c->group * VK_NR < c->n ? j0 + c->group * VK_NR : c->n;
         for (int64_t k0 = 0; k0 < c->k; k0 += VK_KC) {
             int64_t kc = c->k - k0 < VK_KC ? c->k - k0 : VK_KC;
             for (int64_t j = j0; j < j1; j += VK_NR) {
@@ -77,13 +77,15 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
         return;
     }
-    int64_t groups = (n + VK_GROUP * VK_NR - 1) / (VK_GROUP * VK_NR);
-    c.m_block = m;
-    if (nth > 1 && groups < 6 * (int64_t)nth) { // too few column groups to share evenly: split rows too
-        int64_t want_blocks = (6 * (int64_t)nth + groups - 1) / groups;
-        c.m_block = (m + want_blocks - 1) / want_blocks;
-        c.m_block = (c.m_block + VK_MR - 1) / VK_MR * VK_MR;
-    }
+    // At least ~4 items per thread for balance. Prefer narrower column groups over splitting rows:
+    // every row block re-packs its panels, while a narrower group only re-reads x from L3.
+    const int64_t want = 4 * (int64_t)nth, panels = (n + VK_NR - 1) / VK_NR;
+    c.group = nth == 1 || panels >= VK_GROUP * want ? VK_GROUP : panels / want;
+    if (c.group < 1) c.group = 1;
+    int64_t groups = (panels + c.group - 1) / c.group;
+    c.m_blocks = nth == 1 || groups >= want ? 1 : (want + groups - 1) / groups;
+    c.m_block = (m + c.m_blocks - 1) / c.m_blocks;
+    c.m_block = (c.m_block + VK_MR - 1) / VK_MR * VK_MR;
     c.m_blocks = (m + c.m_block - 1) / c.m_block;
     vk_parallel_for(groups * c.m_blocks, 1, nth, gemm_task, &c);
 }
