@@ -67,12 +67,61 @@ AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, 
         }
 }
 
+// Several x rows (a small decode batch): each weight vector is loaded and widened once for all MX
+// rows, R weight rows at a time (MX * R accumulators must fit the 16 registers).
+AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
+                                  int64_t j, const int wt, const int MX, const int R) {
+    __m256 acc[7][2];
+    for (int i = 0; i < MX; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    int64_t t = 0;
+    for (; t + 8 <= k; t += 8) {
+        __m256 wv[2];
+        for (int r = 0; r < R; r++) wv[r] = load8w(w + (size_t)(j + r) * rb, t, wt);
+        for (int i = 0; i < MX; i++) {
+            __m256 xv = _mm256_loadu_ps(x + i * k + t);
+            for (int r = 0; r < R; r++) acc[i][r] = _mm256_fmadd_ps(wv[r], xv, acc[i][r]);
+        }
+    }
+    for (int i = 0; i < MX; i++)
+        for (int r = 0; r < R; r++) {
+            float sum = hsum_ps(acc[i][r]);
+            for (int64_t u = t; u < k; u++) sum += x[i * k + u] * load1w(w + (size_t)(j + r) * rb, u, wt);
+            y[i * ldy + j + r] = sum;
+        }
+}
+
+AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
+                                    int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
+    int64_t j = n0;
+    for (; j + R <= n1; j += R) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R);
+    for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1);
+}
+
+#define VK_MULTI_SWITCH(FN, M, ...)                                                                                    \
+    switch (M) {                                                                                                       \
+    case 2: FN(__VA_ARGS__, 2, 2); break;                                                                              \
+    case 3: FN(__VA_ARGS__, 3, 2); break;                                                                              \
+    case 4: FN(__VA_ARGS__, 4, 2); break;                                                                              \
+    case 5: FN(__VA_ARGS__, 5, 2); break;                                                                              \
+    case 6: FN(__VA_ARGS__, 6, 1); break;                                                                              \
+    default: FN(__VA_ARGS__, 7, 1); break;                                                                             \
+    }
+
+AVX2_INLINE void gemv_float_any(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                size_t rb, int64_t n0, int64_t n1, const int wt) {
+    if (m == 1 || m > 7) {
+        gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, wt);
+        return;
+    }
+    VK_MULTI_SWITCH(gemv_float_multi_t, m, y, ldy, x, k, w, rb, n0, n1, wt)
+}
+
 VK_TARGET_AVX2 static void gemv_float(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                                       vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_F32: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_F32); break;
-    case VK_BF16: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_BF16); break;
-    default: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_F16); break;
+    case VK_F32: gemv_float_any(y, ldy, x, m, k, w, rb, n0, n1, VK_F32); break;
+    case VK_BF16: gemv_float_any(y, ldy, x, m, k, w, rb, n0, n1, VK_BF16); break;
+    default: gemv_float_any(y, ldy, x, m, k, w, rb, n0, n1, VK_F16); break;
     }
 }
 
@@ -137,12 +186,63 @@ AVX2_INLINE void gemv_quant_t(float *y, int64_t ldy, const vk_block_q8a *xq, int
         }
 }
 
+// Several activation rows: each weight block is unpacked (and its scales widened) once for all MX
+// rows. R is unused (one weight row at a time keeps MX accumulators plus temporaries in registers).
+AVX2_INLINE void gemv_quant_multi_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t k, const uint8_t *w,
+                                    size_t rb, int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
+    (void)R;
+    const int64_t nb = k / VK_QK;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + (size_t)j * rb;
+        __m256 acc[7];
+        float corr[7] = {0};
+        for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const float dw = block_scale(row, b, wt);
+            if (wt == VK_Q8_0) {
+                __m256i qw = _mm256_loadu_si256((const __m256i *)((const vk_block_q8_0 *)row + b)->qs);
+                __m256i aw = _mm256_sign_epi8(qw, qw);
+                for (int i = 0; i < MX; i++) {
+                    const vk_block_q8a *a = xq + i * nb + b;
+                    __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qa, qw)), ones);
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * a->d), acc[i]);
+                }
+            } else {
+                const uint8_t *qs =
+                    wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
+                const float bias = wt == VK_Q4_0 ? -8.0f * dw : f16_scalar(((const vk_block_q4_1 *)row + b)->m);
+                __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+                __m256i qw = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+                for (int i = 0; i < MX; i++) {
+                    const vk_block_q8a *a = xq + i * nb + b;
+                    __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * a->d), acc[i]);
+                    corr[i] += bias * a->s;
+                }
+            }
+        }
+        for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
+    }
+}
+
+AVX2_INLINE void gemv_quant_any(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
+                                size_t rb, int64_t n0, int64_t n1, const int wt) {
+    if (m == 1 || m > 7) {
+        gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, wt);
+        return;
+    }
+    VK_MULTI_SWITCH(gemv_quant_multi_t, m, y, ldy, xq, k, w, rb, n0, n1, wt)
+}
+
 VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
                                       const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 
