@@ -126,6 +126,12 @@ VK_TARGET_AVX2 static void gemv_float(float *y, int64_t ldy, const float *x, int
 }
 
 // ---- quantized weights x 8-bit activations ---------------------------------------------------
+// 16 bytes of nibbles -> 32 bytes 0..15: low nibbles in the low lane, high nibbles in the high one.
+AVX2_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
+}
+
 // Integer dot of one weight block with one activation block, as 8 int32 partial sums.
 AVX2_INLINE __m256i block_dot(const uint8_t *row, int64_t b, __m256i qa, const int wt) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -137,9 +143,7 @@ AVX2_INLINE __m256i block_dot(const uint8_t *row, int64_t b, __m256i qa, const i
         return _mm256_madd_epi16(p, ones);
     }
     const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
-    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-    __m256i qw = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(qs), qa), ones);
 }
 
 AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
@@ -151,21 +155,47 @@ AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
 AVX2_INLINE void qdot_rows(float *res, const vk_block_q8a *xq, const uint8_t *w, size_t rb, int64_t nb, const int wt,
                            const int R) {
     __m256 acc[4];
-    float corr[4] = {0, 0, 0, 0};
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    if (wt != VK_Q8_0) {
+        // Scales in vector lanes: weight [d, m] (Q4_1) or [d, d] (Q4_0) times activation [d, s]
+        // gives the block scale in lane 0 and the offset term in lane 1, without scalar moves.
+        __m128 offs[4];
+        for (int r = 0; r < R; r++) offs[r] = _mm_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
+            __m128 av = _mm_castpd_ps(_mm_load_sd((const double *)&xq[b].d)); // [d, s, 0, 0]
+            for (int r = 0; r < R; r++) {
+                const uint8_t *row = w + r * rb;
+                __m128i hw;
+                if (wt == VK_Q4_1) {
+                    int32_t dm;
+                    memcpy(&dm, (const vk_block_q4_1 *)row + b, sizeof dm);
+                    hw = _mm_cvtsi32_si128(dm);
+                } else {
+                    hw = _mm_set1_epi16((short)((const vk_block_q4_0 *)row + b)->d);
+                }
+                __m128 prod = _mm_mul_ps(_mm_cvtph_ps(hw), av);
+                offs[r] = _mm_add_ps(offs[r], prod);
+                __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
+                acc[r] = _mm256_fmadd_ps(p, _mm256_broadcastss_ps(prod), acc[r]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float off = _mm_cvtss_f32(_mm_movehdup_ps(offs[r]));
+            res[r] = hsum_ps(acc[r]) + (wt == VK_Q4_0 ? -8.0f * off : off);
+        }
+        return;
+    }
     for (int64_t b = 0; b < nb; b++) {
         __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        float da = xq[b].d, sa = xq[b].s;
+        float da = xq[b].d;
         for (int r = 0; r < R; r++) {
             const uint8_t *row = w + r * rb;
-            float dw = block_scale(row, b, wt);
             __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
-            acc[r] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * da), acc[r]);
-            if (wt == VK_Q4_0) corr[r] -= 8.0f * dw * sa;
-            if (wt == VK_Q4_1) corr[r] += f16_scalar(((const vk_block_q4_1 *)row + b)->m) * sa;
+            acc[r] = _mm256_fmadd_ps(p, _mm256_set1_ps(block_scale(row, b, wt) * da), acc[r]);
         }
     }
-    for (int r = 0; r < R; r++) res[r] = hsum_ps(acc[r]) + corr[r];
+    for (int r = 0; r < R; r++) res[r] = hsum_ps(acc[r]);
 }
 
 AVX2_INLINE void gemv_quant_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
@@ -213,8 +243,7 @@ AVX2_INLINE void gemv_quant_multi_t(float *y, int64_t ldy, const vk_block_q8a *x
                 const uint8_t *qs =
                     wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
                 const float bias = wt == VK_Q4_0 ? -8.0f * dw : f16_scalar(((const vk_block_q4_1 *)row + b)->m);
-                __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-                __m256i qw = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+                __m256i qw = unpack_nibbles(qs);
                 for (int i = 0; i < MX; i++) {
                     const vk_block_q8a *a = xq + i * nb + b;
                     __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
