@@ -22,7 +22,9 @@ static vc_cublas_api vc_blas;  // process-wide: the library is loaded once and n
 static void *vc_open_cublas_library(void) {
     const char *override_path = getenv("VLLM_CUBLAS_LIB");
     if (override_path && *override_path) return dlopen(override_path, RTLD_NOW | RTLD_GLOBAL);
-    const char *names[] = {"libcublas.so.12", "libcublas.so.13", "libcublas.so"};
+    // Prefer the cuBLAS major that matches the CUDA runtime linked in (CUDART_VERSION 13000 -> .so.13).
+    const char *names[] = {CUDART_VERSION >= 13000 ? "libcublas.so.13" : "libcublas.so.12",
+                           CUDART_VERSION >= 13000 ? "libcublas.so.12" : "libcublas.so.13", "libcublas.so"};
     for (const char *name : names) {
         if (void *handle = dlopen(name, RTLD_NOW | RTLD_GLOBAL)) return handle;
     }
