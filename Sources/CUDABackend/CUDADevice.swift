@@ -72,7 +72,8 @@ public final class CUDADevice: CustomStringConvertible, @unchecked Sendable {
 
 /// Device memory freed when the last reference goes.
 final class DeviceBuffer {
-    unowned let device: CUDADevice
+    /// Strong: a model's buffers may outlive its own reference to the device during deinit.
+    let device: CUDADevice
     let pointer: UnsafeMutableRawPointer
     let bytes: Int
 

@@ -7,6 +7,7 @@ extension CUDALlamaModel {
         guard let cache else {
             throw CUDAError.callFailed(call: "forward", status: -6, message: "KV cache not allocated")
         }
+        guard batch.numTokens > 0 else { return false }  // an idle step, as the CPU model allows
         let layout = try CUDAStepPacker.pack(batch, vocabSize: config.vocabSize, numBlocks: cache.numBlocks,
                                              blockSize: cache.blockSize, into: &staging)
         let rows = layout.rows
