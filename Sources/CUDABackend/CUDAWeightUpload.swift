@@ -26,7 +26,6 @@ struct CUDAWeightUploader {
     func matrix(_ name: String, rows: Int, columns: Int) throws -> DeviceBuffer {
         let source = try tensor(name, shape: [rows, columns])
         let buffer = try device.allocate(bytes: rows * columns * 2, what: name)
-        let rowBytes = source.rowBytes
         if source.dtype == .bf16 {
             try device.upload(UnsafeRawBufferPointer(start: source.data, count: rows * columns * 2), to: buffer)
             try device.synchronize()  // the mapped file page range may be unmapped later; copy completes now
@@ -39,17 +38,25 @@ struct CUDAWeightUploader {
         var row = 0
         while row < rows {
             let count = min(rowsPerChunk, rows - row)
-            for local in 0..<count {
-                vk_row_to_f32(source.data + (row + local) * rowBytes, source.dtype.cudaKernelType, Int64(columns),
-                              floats)
-                BFloat16.convert(floats, count: columns, into: staging + local * columns)
-            }
+            Self.convertRowsToBF16(source, columns: columns, rows: row..<(row + count), scratch: floats,
+                                   into: staging)
             let chunk = UnsafeRawBufferPointer(start: staging, count: count * columns * 2)
             try device.upload(chunk, to: buffer, offset: row * columns * 2)
             try device.synchronize()  // staging is reused by the next chunk
             row += count
         }
         return buffer
+    }
+
+    /// Dequantizes/converts `rows` of a [*][columns] tensor to bf16, row by row through `scratch`
+    /// (columns floats), writing them contiguously from `output`.
+    static func convertRowsToBF16(_ source: WeightTensor, columns: Int, rows: Range<Int>,
+                                  scratch: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<UInt16>) {
+        let rowBytes = source.rowBytes
+        for (local, row) in rows.enumerated() {
+            vk_row_to_f32(source.data + row * rowBytes, source.dtype.cudaKernelType, Int64(columns), scratch)
+            BFloat16.convert(scratch, count: columns, into: output + local * columns)
+        }
     }
 
     /// A vector as fp32 on the device (norm weights, biases); also returns the host values.
