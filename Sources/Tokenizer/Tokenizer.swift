@@ -14,7 +14,7 @@ public final class Tokenizer: @unchecked Sendable {
         var normalizer: Normalizer?
         var preTokenizer: PreTokenizer?
         var postProcessor: PostProcessor = .none
-        var decoder: Decoder?
+        var decoder: TokenDecoder?
         var idToToken: [String?]
         var addedTokens: [AddedToken] = []
         var bosToken: String?
@@ -31,7 +31,7 @@ public final class Tokenizer: @unchecked Sendable {
     private let normalizer: Normalizer?
     private let preTokenizer: PreTokenizer?
     private let postProcessor: PostProcessor
-    private let decoder: Decoder?
+    private let decoder: TokenDecoder?
     private let idToToken: [String?]
     private let tokenToId: ByteStringIndex
     private let specialIds: Set<Int>

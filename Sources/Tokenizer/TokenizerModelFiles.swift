@@ -97,7 +97,7 @@ enum SentencePieceVocabulary {
         var normalizers: [Normalizer] = []
         if addSpacePrefix { normalizers.append(.prepend(space)) }
         normalizers.append(.replace(LiteralPattern(needle: [0x20]), space))
-        var decoders: [Decoder] = [.replace(space, " "), .byteFallback, .fuse]
+        var decoders: [TokenDecoder] = [.replace(space, " "), .byteFallback, .fuse]
         if addSpacePrefix { decoders.append(.strip(content: " ", start: 1, stop: 0)) }
         func valid(_ id: Int?) -> Int? { id.flatMap { $0 >= 0 && $0 < tokens.count ? $0 : nil } }
         return Tokenizer.Parts(
