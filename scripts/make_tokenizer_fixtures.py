@@ -177,7 +177,8 @@ def make_variants():
         tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
         tok.add_tokens([AddedToken("[rs]", rstrip=True, normalized=False),
                         AddedToken("word", single_word=True, normalized=False),
-                        AddedToken("<|im_end|>", special=False, normalized=False)])
+                        AddedToken("<|im_end|>", special=False, normalized=False),
+                        AddedToken("<pad>", special=False, normalized=True)])
 
     def metaspace_first(tok):
         tok.normalizer = None
@@ -212,7 +213,8 @@ def make_variants():
 
     variants = {"flags": flags, "metaspace_first": metaspace_first, "metaspace_split": metaspace_split,
                 "splitters": splitters, "whitespace_digits": whitespace_digits, "whitespace_split_bert": whitespace_split_bert}
-    corpus = CORPUS + ["a<mask>b  <mask> c[rs]   d word words sword word.", "x-y-z--w xx.. ...x", "<|im_end|>  hi <|im_end|>"]
+    corpus = CORPUS + ["a<mask>b  <mask> c[rs]   d word words sword word.", "x-y-z--w xx.. ...x", "<|im_end|>  hi <|im_end|>",
+                       "<pad>hello <pad> <pad><pad>x", "hi<pad>"]
     result = {}
     for name, modify in variants.items():
         tok = Tokenizer.from_file(base_path)

@@ -253,8 +253,9 @@ final class WordCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = table[hash], entry.word.count == word.count else { return false }
-        let same = entry.word.withUnsafeBufferPointer { stored in
-            memcmp(stored.baseAddress!, word.baseAddress!, word.count) == 0
+        let same = entry.word.withUnsafeBufferPointer { stored -> Bool in
+            guard let storedBase = stored.baseAddress, let wordBase = word.baseAddress else { return word.isEmpty }
+            return memcmp(storedBase, wordBase, word.count) == 0
         }
         guard same else { return false }
         for id in entry.ids { out.append(Int(id)) }
