@@ -103,6 +103,21 @@ CONVERSATIONS = [
      "tools": [WEATHER_TOOL], "add_generation_prompt": True},
     {"name": "tool_call_string_args", "messages": tool_call_turn("{\"city\": \"Paris\"}", ""),
      "tools": [WEATHER_TOOL], "add_generation_prompt": True},
+    {"name": "parallel_calls_reasoning", "messages": [
+        {"role": "system", "content": "Use tools when useful."},
+        {"role": "user", "content": "Weather in Oslo and Rome?"},
+        {"role": "assistant", "content": "Checking both.", "reasoning_content": "Two cities, two calls.",
+         "tool_calls": [
+             {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+             {"id": "call_b", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}}]},
+        {"role": "tool", "tool_call_id": "call_a", "name": "get_weather", "content": "-3 C"},
+        {"role": "tool", "tool_call_id": "call_b", "name": "get_weather", "content": "18 C"},
+        {"role": "assistant", "content": "<think>compare</think>Oslo -3 C, Rome 18 C."},
+        {"role": "user", "content": "Thanks"}],
+     "tools": [WEATHER_TOOL], "add_generation_prompt": True},
+    {"name": "content_parts", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Describe"}, {"type": "text", "text": "briefly."}]}],
+     "add_generation_prompt": True},
 ]
 
 
