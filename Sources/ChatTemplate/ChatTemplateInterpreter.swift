@@ -33,6 +33,9 @@ final class Interpreter {
         self.now = now
     }
 
+    /// Deepest container nesting a value may reach (inputs and namespace attributes are checked).
+    static let maxValueNesting = 256
+
     func error(_ message: String, line: Int? = nil) -> ChatTemplateError {
         ChatTemplateError(message, kind: .render, line: line)
     }
@@ -182,7 +185,13 @@ final class Interpreter {
             guard case .object(let box)? = scope.lookup(name), box.isNamespace else {
                 throw error("cannot assign attribute on non-namespace object", line: line)
             }
+            let previous = box.attributes[attribute]
             box.attributes[attribute] = value
+            // Checked after storing so that a namespace containing itself (a cycle) is caught too.
+            if Value.object(box).nestsDeeper(than: Self.maxValueNesting) {
+                box.attributes[attribute] = previous
+                throw error("value assigned to \(name).\(attribute) nests deeper than \(Self.maxValueNesting) levels", line: line)
+            }
         }
     }
 

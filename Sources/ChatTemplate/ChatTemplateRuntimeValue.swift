@@ -51,6 +51,22 @@ enum Value {
         return self
     }
 
+    /// Whether containers nest more than `limit` levels (self-referencing namespaces count as too deep).
+    /// Printing, JSON and comparisons recurse over values, so nesting is bounded where it can grow.
+    func nestsDeeper(than limit: Int) -> Bool {
+        if limit < 0 { return true }
+        switch self {
+        case .list(let items), .tuple(let items), .iterator(let items):
+            return items.contains { $0.nestsDeeper(than: limit - 1) }
+        case .dict(let dict):
+            return dict.values.contains { $0.nestsDeeper(than: limit - 1) }
+        case .object(let box):
+            return box.attributes.values.contains { $0.nestsDeeper(than: limit - 1) }
+        default:
+            return false
+        }
+    }
+
     var isUndefined: Bool {
         if case .undefined = self { return true }
         return false
