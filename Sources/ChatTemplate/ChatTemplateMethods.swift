@@ -124,8 +124,8 @@ enum StringMethods {
             return .int(position)
         case "count":
             guard let needle = try stringArg(0, "x") else { throw interpreter.error("count() takes at least 1 argument") }
-            if needle.isEmpty { return .int(s.count + 1) }
-            return .int(s.components(separatedBy: needle).count - 1)
+            if needle.isEmpty { return .int(s.unicodeScalars.count + 1) }
+            return .int(split(s, separator: needle, maxSplit: -1, fromRight: false).count - 1)
         case "format": return .string(try format(s, args, interpreter: interpreter))
         case "join":
             guard let iterable = args.get(0, "iterable") else { throw interpreter.error("join() takes exactly one argument") }

@@ -216,7 +216,7 @@ enum Operators {
             guard let needle = element.stringContent else {
                 throw interpreter.error("'in <string>' requires string as left operand, not \(element.typeName)", line: line)
             }
-            return needle.isEmpty || s.contains(needle)
+            return StringMethods.firstIndex(of: needle, in: s) >= 0
         case .list(let items), .tuple(let items), .iterator(let items): return items.contains { equal($0, element) }
         case .dict(let dict): return Interpreter.dictKey(element).map { dict[$0] != nil } ?? false
         case .undefined: return false
@@ -264,8 +264,10 @@ enum Operators {
         case .list(let items): return .list(indices(count: items.count).map { items[$0] })
         case .tuple(let items): return .tuple(indices(count: items.count).map { items[$0] })
         case .string(let s), .markup(let s):
-            let chars = Array(s)
-            return .string(String(indices(count: chars.count).map { chars[$0] }))
+            let scalars = Array(s.unicodeScalars)
+            var sliced = String.UnicodeScalarView()
+            for i in indices(count: scalars.count) { sliced.append(scalars[i]) }
+            return .string(String(sliced))
         case .undefined(let info): throw interpreter.error(info.hint, line: line)
         default: throw interpreter.error("'\(value.typeName)' object is not subscriptable", line: line)
         }
