@@ -4,7 +4,9 @@ configured as transformers' apply_chat_template does, and writes the expected ou
 Tests/ChatTemplateTests compare against byte for byte.
 
 Usage (from the repo root):  python3 scripts/make_template_fixtures.py
-Needs only `jinja2` (pip install jinja2). Output: Tests/ChatTemplateTests/Fixtures/{conversations,expected}.json
+Needs only `jinja2` (pip install jinja2; fixtures were made with 3.1.6). Output in Tests/ChatTemplateTests/Fixtures:
+conversations.json (inputs), expected.json (per template and conversation: output, or error and whether it came
+from raise_exception) and features.json (one-feature snippets with their output or error).
 """
 import json
 import os
