@@ -233,6 +233,7 @@ FEATURE_CASES = [
     ("{{ x.y.z }}", {"x": {"y": None}}),
     ("{{ x | join(',') }}", {"x": [1, None, "a"]}),
     ("{{ ','.join([1, 2]) }}", {}),
+    ("{% for x in [1, 1, 2, 2, 1] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}", {}),
     ("{{ s }}|{{ s == '\u00e9' }}|{{ s | length }}|{{ s[::-1] }}|{{ s[0] }}|{{ 'é' in s }}|{{ s | list }}", {"s": "e\u0301"}),
 ]
 

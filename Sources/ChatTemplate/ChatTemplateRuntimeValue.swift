@@ -197,6 +197,8 @@ final class ObjectBox {
 final class LoopContext {
     let items: [Value]
     var index = 0
+    /// Arguments of the previous `loop.changed(...)` call.
+    var lastChanged: [Value]? = nil
 
     init(items: [Value]) { self.items = items }
 
@@ -219,6 +221,14 @@ final class LoopContext {
             return .function(Function(name: "cycle") { interpreter, args, _ in
                 guard !args.isEmpty else { throw interpreter.error("no items for cycling given") }
                 return args[position % args.count]
+            })
+        case "changed":
+            return .function(Function(name: "changed") { [self] _, args, _ in
+                if let last = lastChanged, last.count == args.count, zip(last, args).allSatisfy({ Operators.equal($0, $1) }) {
+                    return .bool(false)
+                }
+                lastChanged = args
+                return .bool(true)
             })
         default: return .undefined("'LoopContext object' has no attribute '\(name)'")
         }
