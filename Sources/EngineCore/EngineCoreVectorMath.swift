@@ -1,5 +1,6 @@
-// Vocabulary-wide loops of the sampler on 8-wide SIMD (AVX2 in release builds). Buffers handed to
-// these functions are padded to a multiple of 8 with -inf, which every function treats as masked.
+// Vocabulary-wide loops of the sampler, written as plain loops over unsafe pointers that LLVM
+// auto-vectorizes (no traps, no generic SIMD calls, which Swift does not specialize well).
+// Buffers are padded to a multiple of 8 with -inf, which every function treats as masked.
 
 enum VectorMath {
     static let width = 8
@@ -9,79 +10,70 @@ enum VectorMath {
     /// Copies `count` values, NaN -> -inf (a broken row must not poison sampling), and fills the
     /// padding up to `paddedCount(count)` with -inf.
     static func sanitizedCopy(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutablePointer<Float>) {
-        let vectorEnd = count / width * width
-        var i = 0
-        while i < vectorEnd {
-            let v = load(source + i)
-            store(v.replacing(with: -.infinity, where: v .!= v), destination + i)
-            i += width
+        for i in 0..<count {
+            let v = source[i]
+            destination[i] = v != v ? -.infinity : v
         }
-        while i < count { destination[i] = source[i].isNaN ? -.infinity : source[i]; i += 1 }
-        while i < paddedCount(count) { destination[i] = -.infinity; i += 1 }
+        for i in count..<paddedCount(count) { destination[i] = -.infinity }
     }
 
-    /// Largest value of a padded, NaN-free buffer.
+    /// Largest value of a NaN-free buffer (8 independent running maxima for throughput).
     static func max(_ values: UnsafePointer<Float>, paddedCount: Int) -> Float {
-        var best = SIMD8<Float>(repeating: -.infinity)
+        var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
         var i = 0
-        while i < paddedCount {
-            best = pointwiseMax(best, load(values + i))
-            i += width
+        while i + 8 <= paddedCount {
+            m0 = values[i] > m0 ? values[i] : m0
+            m1 = values[i + 1] > m1 ? values[i + 1] : m1
+            m2 = values[i + 2] > m2 ? values[i + 2] : m2
+            m3 = values[i + 3] > m3 ? values[i + 3] : m3
+            m4 = values[i + 4] > m4 ? values[i + 4] : m4
+            m5 = values[i + 5] > m5 ? values[i + 5] : m5
+            m6 = values[i + 6] > m6 ? values[i + 6] : m6
+            m7 = values[i + 7] > m7 ? values[i + 7] : m7
+            i += 8
         }
-        return best.max()
+        while i < paddedCount { m0 = values[i] > m0 ? values[i] : m0; i += 1 }
+        let a = m0 > m1 ? m0 : m1, b = m2 > m3 ? m2 : m3, c = m4 > m5 ? m4 : m5, d = m6 > m7 ? m6 : m7
+        let e = a > b ? a : b, f = c > d ? c : d
+        return e > f ? e : f
     }
 
-    /// values[i] *= factor over the padded buffer (-inf stays -inf for factor > 0).
+    /// values[i] *= factor (-inf stays -inf for factor > 0).
     static func scale(_ values: UnsafeMutablePointer<Float>, paddedCount: Int, by factor: Float) {
-        var i = 0
-        while i < paddedCount {
-            store(load(values + i) * factor, values + i)
-            i += width
-        }
+        for i in 0..<paddedCount { values[i] *= factor }
     }
 
     /// Sets values below `cutoff` to -inf.
     static func maskBelow(_ values: UnsafeMutablePointer<Float>, paddedCount: Int, cutoff: Float) {
-        var i = 0
-        while i < paddedCount {
-            let v = load(values + i)
-            store(v.replacing(with: -.infinity, where: v .< cutoff), values + i)
-            i += width
-        }
+        for i in 0..<paddedCount { values[i] = values[i] < cutoff ? -.infinity : values[i] }
     }
 
     /// weights[i] = exp(values[i] - shift) (exactly 0 for -inf) and returns the sum.
     static func expShifted(_ values: UnsafePointer<Float>, paddedCount: Int, shift: Float,
                            into weights: UnsafeMutablePointer<Float>) -> Double {
+        for i in 0..<paddedCount { weights[i] = exp(values[i] - shift) }
         var total = 0.0
         var i = 0
         while i < paddedCount {
-            // Sum in float lanes per 1024 values, then in double, to keep rounding error small.
-            var partial = SIMD8<Float>(repeating: 0)
-            let blockEnd = Swift.min(paddedCount, i + 1024)
-            while i < blockEnd {
-                let w = exp(load(values + i) - shift)
-                store(w, weights + i)
-                partial += w
-                i += width
+            // Eight float partial sums per 1024 values, then double, to bound rounding error.
+            var p0: Float = 0, p1: Float = 0, p2: Float = 0, p3: Float = 0
+            var p4: Float = 0, p5: Float = 0, p6: Float = 0, p7: Float = 0
+            let end = Swift.min(paddedCount, i + 1024)
+            while i + 8 <= end {
+                p0 += weights[i]; p1 += weights[i + 1]; p2 += weights[i + 2]; p3 += weights[i + 3]
+                p4 += weights[i + 4]; p5 += weights[i + 5]; p6 += weights[i + 6]; p7 += weights[i + 7]
+                i += 8
             }
-            total += Double(partial.sum())
+            while i < end { p0 += weights[i]; i += 1 }
+            total += Double(((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)))
         }
         return total
     }
 
     /// How many of the first `count` values are >= `value`.
     static func countAtLeast(_ values: UnsafePointer<Float>, count: Int, value: Float) -> Int {
-        let vectorEnd = count / width * width
-        var lanes = SIMD8<Int32>(repeating: 0)
-        let threshold = SIMD8<Float>(repeating: value)
-        var i = 0
-        while i < vectorEnd {
-            lanes &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: load(values + i) .>= threshold)
-            i += width
-        }
-        var total = Int(lanes.wrappedSum())
-        while i < count { if values[i] >= value { total += 1 }; i += 1 }
+        var total = 0
+        for i in 0..<count { total &+= values[i] >= value ? 1 : 0 }
         return total
     }
 
@@ -91,33 +83,24 @@ enum VectorMath {
         return 0
     }
 
-    /// exp on 8 lanes (Cephes expf polynomial; relative error ~1e-7); -inf and very negative -> 0.
+    /// expf without libm calls, so loops over it vectorize (Cephes polynomial, relative error
+    /// < 2e-7 on the range); -inf and anything below -87.3 give exactly 0.
     @inline(__always)
-    static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
-        let underflow = input .< -87.3
-        var x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-        let n = (x * 1.442_695_04 + 0.5).rounded(.down)
-        x = x - n * 0.693_359_375 + n * 2.121_944_4e-4
-        let z = x * x
-        var y = SIMD8<Float>(repeating: 1.987_569_15e-4)
-        y = y * x + 1.398_199_95e-3
-        y = y * x + 8.333_451_9e-3
-        y = y * x + 4.166_579_59e-2
-        y = y * x + 1.666_666_55e-1
-        y = y * x + 5.000_000_12e-1
-        y = y * z + x + 1
-        let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-        let scale = unsafeBitCast(exponent, to: SIMD8<Float>.self)
-        return (y * scale).replacing(with: 0, where: underflow)
-    }
-
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    private static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    static func exp(_ v: Float) -> Float {
+        let x = v < -87.3 ? -87.3 : (v > 88.3 ? 88.3 : v)
+        // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer n, held in the low mantissa bits.
+        let t = x * 1.442_695_04 + 12_582_912.0
+        let n = t - 12_582_912.0
+        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+        let z = r * r
+        var y: Float = 1.987_569_15e-4
+        y = y * r + 1.398_199_95e-3
+        y = y * r + 8.333_451_9e-3
+        y = y * r + 4.166_579_59e-2
+        y = y * r + 1.666_666_55e-1
+        y = y * r + 5.000_000_12e-1
+        y = y * z + r + 1
+        let scale = Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+        return v < -87.3 ? 0 : y * scale
     }
 }

@@ -212,23 +212,25 @@ final class EngineCoreSamplerTests: XCTestCase {
 }
 
 final class EngineCoreVectorMathTests: XCTestCase {
-    func testVectorExpAccuracyAndMasking() {
+    func testExpAccuracyAndMasking() {
         var inputs: [Float] = stride(from: -90.0, through: 88.0, by: 0.37).map { Float($0) }
-        inputs += [-.infinity, 0, -1e-8, 1e-8]
-        while inputs.count % 8 != 0 { inputs.append(0) }
-        for start in stride(from: 0, to: inputs.count, by: 8) {
-            let v = SIMD8<Float>(inputs[start..<(start + 8)])
-            let e = VectorMath.exp(v)
-            for lane in 0..<8 {
-                let x = v[lane]
-                if x < -87.3 {
-                    XCTAssertEqual(e[lane], 0, "exp(\(x))")
-                } else {
-                    let expected = Foundation.exp(Double(x))
-                    XCTAssertEqual(Double(e[lane]), expected, accuracy: expected * 2e-6, "exp(\(x))")
-                }
+        inputs += [-.infinity, 0, -1e-8, 1e-8, -87.29, 88.3]
+        for x in inputs {
+            let e = VectorMath.exp(x)
+            if x < -87.3 {
+                XCTAssertEqual(e, 0, "exp(\(x))")
+            } else {
+                let expected = Foundation.exp(Double(x))
+                XCTAssertEqual(Double(e), expected, accuracy: expected * 2e-6, "exp(\(x))")
             }
         }
+        var weights = [Float](repeating: 0, count: 16)
+        let values: [Float] = [0, 1, 2, -.infinity] + [Float](repeating: -.infinity, count: 12)
+        let total = values.withUnsafeBufferPointer { v in
+            weights.withUnsafeMutableBufferPointer { VectorMath.expShifted(v.baseAddress!, paddedCount: 16, shift: 2, into: $0.baseAddress!) }
+        }
+        XCTAssertEqual(total, Foundation.exp(-2.0) + Foundation.exp(-1.0) + 1, accuracy: 1e-6)
+        XCTAssertEqual(weights[3], 0)
     }
 
     func testSanitizedCopyPadsAndMasksNaN() {
