@@ -217,21 +217,30 @@ final class Sampler {
         }
         subset.removeAll(keepingCapacity: true)
         kept.removeAll(keepingCapacity: true)
-        for i in 0..<vocabSize where weights[i] > 0 { subset.append(Int32(i)) }
 
         let threshold = topP * total
         var keptMass = 0.0
         var top = VectorMath.max(logits, paddedCount: paddedSize)
         var span = Sampler.topPInitialSpan
         let buckets = Sampler.topPBuckets
-        while subset.count > Sampler.topPSortLimit && span > 1e-5 {
+        let lastBucket = Float(buckets - 1)
+        // Level 0 reads the whole vocabulary; deeper levels only the crossing bucket's tokens.
+        var firstLevel = true
+        while (firstLevel || subset.count > Sampler.topPSortLimit) && span > 1e-5 {
             let width = span / Float(buckets)
-            func bucket(_ v: Float) -> Int {
-                let distance = (top - v) / width
-                return distance >= Float(buckets - 1) ? buckets - 1 : Swift.max(0, Int(distance))
-            }
+            let levelTop = top
             for b in 0..<buckets { bucketMass[b] = 0 }
-            for id in subset { bucketMass[bucket(logits[Int(id)])] += Double(weights[Int(id)]) }
+            if firstLevel {
+                for i in 0..<vocabSize where weights[i] > 0 {
+                    let distance = (levelTop - logits[i]) / width
+                    bucketMass[distance >= lastBucket ? buckets - 1 : Swift.max(0, Int(distance))] += Double(weights[i])
+                }
+            } else {
+                for id in subset {
+                    let distance = (levelTop - logits[Int(id)]) / width
+                    bucketMass[distance >= lastBucket ? buckets - 1 : Swift.max(0, Int(distance))] += Double(weights[Int(id)])
+                }
+            }
             // The first bucket whose mass reaches the threshold (the last one if rounding never does).
             var crossing = buckets - 1
             for b in 0..<buckets {
@@ -239,13 +248,20 @@ final class Sampler {
                 keptMass += bucketMass[b]
             }
             nextSubset.removeAll(keepingCapacity: true)
-            for id in subset {
-                let b = bucket(logits[Int(id)])
+            func route(_ id: Int32) {
+                let distance = (levelTop - logits[Int(id)]) / width
+                let b = distance >= lastBucket ? buckets - 1 : Swift.max(0, Int(distance))
                 if b < crossing { kept.append(id) } else if b == crossing { nextSubset.append(id) }
+            }
+            if firstLevel {
+                for i in 0..<vocabSize where weights[i] > 0 { route(Int32(i)) }
+            } else {
+                for id in subset { route(id) }
             }
             swap(&subset, &nextSubset)
             top -= Float(crossing) * width
             span = width
+            firstLevel = false
         }
         subset.sort { logits[Int($0)] > logits[Int($1)] || (logits[Int($0)] == logits[Int($1)] && $0 < $1) }
         for id in subset where kept.isEmpty || keptMass < threshold {
