@@ -51,7 +51,8 @@ public final class LLMEngine {
             throw EngineError.from(error)
         }
         validator = RequestValidator(tokenizer: bundle.tokenizer, vocabSize: bundle.model.spec.vocabSize,
-                                     maxModelLen: sizing.maxModelLen, maxLogprobs: config.maxLogprobs)
+                                     maxModelLen: sizing.maxModelLen, maxLogprobs: config.maxLogprobs,
+                                     priorityScheduling: config.schedulingPolicy == .priority)
         tokenTexts = TokenTextCache(tokenizer: bundle.tokenizer)
         metrics = EngineMetricsRecorder(maxModelLen: sizing.maxModelLen)
         let bytesPerBlock = bundle.model.kvCacheBytesPerBlock(blockSize: config.blockSize)
