@@ -1,6 +1,5 @@
 // Paged KV cache writes and PagedAttention over mixed prefill/decode batches.
 #include "vk_internal.h"
-#include <stdatomic.h>
 
 #define VK_ATTN_ROWS_PER_JOB 16 // query rows per work item: balances causal prefill across threads
 
@@ -18,25 +17,25 @@ typedef struct {
     vk_attn_job proto;      // fields shared by every job
     const vk_attn_meta *meta;
     const int64_t *prefix;  // [num_seqs + 1] first job index of each sequence
-    int64_t total_jobs;
-    _Atomic int64_t next;   // jobs are handed out dynamically: their costs differ a lot
     const vk_kernel_table *kt;
 } attn_ctx;
 
-static void attn_task(void *p, int ith, int nth) {
-    (void)ith;
-    (void)nth;
-    attn_ctx *c = p;
+static void attn_task(void *p, int64_t first, int64_t last) {
+    const attn_ctx *c = p;
     const vk_attn_meta *meta = c->meta;
     const int64_t n_kv = c->proto.n_kv_heads, group = c->proto.n_heads / n_kv;
     vk_attn_job job = c->proto;
     job.scratch = vk_scratch(VK_SCRATCH_PRIVATE,
                              vk_attn_scratch_floats(group, meta->block_size, c->proto.head_dim) * sizeof(float));
-    int64_t s = 0;
-    for (;;) {
-        int64_t idx = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
-        if (idx >= c->total_jobs) return;
-        while (c->prefix[s + 1] <= idx) s++; // jobs are taken in increasing order per thread
+    int64_t lo = 0, hi = meta->num_seqs; // sequence owning job `first`: prefix[lo] <= first < prefix[lo+1]
+    while (hi - lo > 1) {
+        int64_t mid = (lo + hi) / 2;
+        if (c->prefix[mid] <= first) lo = mid;
+        else hi = mid;
+    }
+    int64_t s = lo;
+    for (int64_t idx = first; idx < last; idx++) {
+        while (c->prefix[s + 1] <= idx) s++;
         int64_t local = idx - c->prefix[s];
         int64_t q0 = meta->query_start[s], q_len = meta->query_start[s + 1] - q0;
         int64_t chunk = local / n_kv;
@@ -51,7 +50,8 @@ static void attn_task(void *p, int ith, int nth) {
 
 void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache, int64_t n_heads,
                         int64_t n_kv_heads, int64_t head_dim, float scale, const vk_attn_meta *meta) {
-    if (!meta || meta->num_seqs <= 0 || n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || meta->block_size <= 0)
+    if (!meta || meta->num_seqs <= 0 || n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || meta->block_size <= 0 ||
+        n_heads % n_kv_heads != 0)
         return;
     int64_t *prefix = vk_scratch(VK_SCRATCH_SHARED, (size_t)(meta->num_seqs + 1) * sizeof(int64_t));
     double work = 0.0;
@@ -66,8 +66,8 @@ void vk_paged_attention(float *out, const float *q, const float *k_cache, const 
     attn_ctx c = {
         .proto = {.out = out, .q = q, .k_cache = k_cache, .v_cache = v_cache, .n_heads = n_heads,
                   .n_kv_heads = n_kv_heads, .head_dim = head_dim, .scale = scale, .block_size = meta->block_size},
-        .meta = meta, .prefix = prefix, .total_jobs = prefix[meta->num_seqs], .kt = vk_kt(),
+        .meta = meta, .prefix = prefix, .kt = vk_kt(),
     };
-    atomic_init(&c.next, 0);
-    vk_parallel_run(attn_task, &c, vk_threads_for_work(work));
+    // One job per chunk: job costs differ a lot (decode vs long prefill rows).
+    vk_parallel_for(prefix[meta->num_seqs], 1, vk_threads_for_work(work), attn_task, &c);
 }

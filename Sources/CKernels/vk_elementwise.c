@@ -10,10 +10,8 @@ typedef struct {
     const vk_kernel_table *kt;
 } rmsnorm_ctx;
 
-static void rmsnorm_task(void *p, int ith, int nth) {
+static void rmsnorm_task(void *p, int64_t r0, int64_t r1) {
     const rmsnorm_ctx *c = p;
-    int64_t r0, r1;
-    vk_split_range(c->rows, 1, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) c->kt->rmsnorm_row(c->out + r * c->dim, c->x + r * c->dim, c->weight, c->dim, c->eps);
 }
 
@@ -21,7 +19,7 @@ void vk_rmsnorm(float *out, const float *x, const float *weight, int64_t rows, i
     if (rows <= 0 || dim <= 0) return;
     rmsnorm_ctx c = {out, x, weight, rows, dim, eps, vk_kt()};
     int nth = vk_threads_for_work(3.0 * (double)rows * (double)dim);
-    vk_parallel_run(rmsnorm_task, &c, nth > rows ? (int)rows : nth);
+    vk_parallel_for(rows, vk_grain(rows, nth, 4, 1, 1), nth, rmsnorm_task, &c);
 }
 
 typedef struct {
@@ -32,13 +30,11 @@ typedef struct {
     int neox;
 } rope_ctx;
 
-static void rope_task(void *p, int ith, int nth) {
+static void rope_task(void *p, int64_t r0, int64_t r1) {
     const rope_ctx *c = p;
     const int64_t half = c->rotary_dim / 2;
     float *cs = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(2 * half) * sizeof(float));
     float *sn = cs + half;
-    int64_t r0, r1;
-    vk_split_range(c->rows, 1, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
         // Angle in fp32 like HF (position * inv_freq), so long positions round the same way.
         const float pos = (float)c->positions[r];
@@ -72,7 +68,7 @@ void vk_rope(float *x, int64_t rows, int64_t n_heads, int64_t head_dim, int64_t 
     if (rotary_dim > head_dim) rotary_dim = head_dim;
     rope_ctx c = {x, rows, n_heads, head_dim, rotary_dim, positions, inv_freq, neox_style};
     int nth = vk_threads_for_work(8.0 * (double)rows * (double)(n_heads * rotary_dim));
-    vk_parallel_run(rope_task, &c, nth > rows ? (int)rows : nth);
+    vk_parallel_for(rows, vk_grain(rows, nth, 4, 1, 1), nth, rope_task, &c);
 }
 
 typedef struct {
@@ -82,17 +78,16 @@ typedef struct {
     const vk_kernel_table *kt;
 } silu_ctx;
 
-static void silu_task(void *p, int ith, int nth) {
+static void silu_task(void *p, int64_t b, int64_t e) {
     const silu_ctx *c = p;
-    int64_t b, e;
-    vk_split_range(c->n, 64, ith, nth, &b, &e);
-    if (b < e) c->kt->silu_mul(c->out + b, c->gate + b, c->up + b, e - b);
+    c->kt->silu_mul(c->out + b, c->gate + b, c->up + b, e - b);
 }
 
 void vk_silu_mul(float *out, const float *gate, const float *up, int64_t n) {
     if (n <= 0) return;
     silu_ctx c = {out, gate, up, n, vk_kt()};
-    vk_parallel_run(silu_task, &c, vk_threads_for_work(8.0 * (double)n));
+    int nth = vk_threads_for_work(8.0 * (double)n);
+    vk_parallel_for(n, vk_grain(n, nth, 4, 64, 4096), nth, silu_task, &c);
 }
 
 void vk_add(float *y, const float *x, int64_t n) {

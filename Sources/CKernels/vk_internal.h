@@ -11,7 +11,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define VK_X86 1
 #define VK_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define VK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #else
 #define VK_X86 0
 #endif
@@ -31,10 +30,17 @@ _Static_assert(sizeof(vk_block_q4_1) == 20, "q4_1 block size");
 typedef struct { float d, s; int8_t q[VK_QK]; } vk_block_q8a;
 
 // ---- thread pool -------------------------------------------------------------------------
-// fn(ctx, ith, nth) is run for ith = 0 ..< nth, the caller doing ith = 0. Calls are serialised;
-// a call made from inside a pool task runs inline with nth = 1.
-typedef void (*vk_task_fn)(void *ctx, int ith, int nth);
-void vk_parallel_run(vk_task_fn fn, void *ctx, int nth);
+// Runs fn(ctx, begin, end) over chunks of `grain` items covering [0, n), on the caller and up to
+// nth - 1 pool workers. Which thread runs which chunk is not fixed: fn must only touch its chunk.
+// Sections are serialised; one started from inside a section runs inline.
+typedef void (*vk_range_fn)(void *ctx, int64_t begin, int64_t end);
+void vk_parallel_for(int64_t n, int64_t grain, int nth, vk_range_fn fn, void *ctx);
+// A grain giving each of nth threads ~`per_thread` chunks, rounded up to a multiple of `align`.
+static inline int64_t vk_grain(int64_t n, int nth, int per_thread, int64_t align, int64_t min_grain) {
+    int64_t g = n / ((int64_t)nth * per_thread);
+    g = (g + align - 1) / align * align;
+    return g < min_grain ? min_grain : g;
+}
 // Threads worth using for `work` units of roughly equal cost (~1 unit = 1 flop/byte touched).
 int vk_threads_for_work(double work);
 void vk_ensure_init(void);
@@ -43,14 +49,6 @@ void vk_ensure_init(void);
 // the calling thread before a parallel section and read by every task through the context.
 enum { VK_SCRATCH_SHARED = 0, VK_SCRATCH_PRIVATE = 1, VK_SCRATCH_PRIVATE2 = 2, VK_SCRATCH_SLOTS = 3 };
 void *vk_scratch(int slot, size_t bytes);
-
-// Contiguous share [*begin, *end) of `total` items for task ith of nth, in units of `align`.
-VK_INLINE void vk_split_range(int64_t total, int64_t align, int ith, int nth, int64_t *begin, int64_t *end) {
-    int64_t units = (total + align - 1) / align;
-    int64_t b = units * ith / nth, e = units * (ith + 1) / nth;
-    *begin = b * align < total ? b * align : total;
-    *end = e * align < total ? e * align : total;
-}
 
 // One unit of paged attention: query rows [row0, row1) of one sequence, the query heads that
 // share kv head `kv_head`. Row row0 sees cache positions [0, ctx0), each later row one more.

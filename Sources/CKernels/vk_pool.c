@@ -12,18 +12,24 @@
 #include <sched.h>
 
 #define VK_MAX_THREADS 256
-#define VK_SPIN_NS 200000 // how long an idle worker spins before it sleeps
+#define VK_SPIN_NS 100000 // how long an idle worker spins before it sleeps
 
+// A parallel section hands out [begin, end) chunks of `n` items through one atomic counter. The
+// caller always works; a worker joins only while the section is open, so a descheduled worker
+// (the cores are often oversubscribed) never holds the caller up: the others take its chunks.
 static struct {
     pthread_mutex_t call_mu;  // serialises parallel sections and resizes
     pthread_mutex_t sleep_mu; // guards the condition variable
     pthread_cond_t wake_cv;
     _Atomic uint64_t generation; // bumped once per parallel section
-    _Atomic int pending;         // workers that have not finished the current section
+    _Atomic int open;            // workers may still join the current section
+    _Atomic int active;          // workers inside (or deciding to enter) the current section
     _Atomic int sleepers;
     _Atomic int stop;
-    vk_task_fn fn;
+    _Atomic int64_t next;        // first item not yet handed out
+    vk_range_fn fn;
     void *ctx;
+    int64_t n, grain;
     int nth;
     int size; // threads including the caller
     pthread_t workers[VK_MAX_THREADS];
@@ -56,6 +62,14 @@ static uint64_t now_ns(void) {
 typedef struct { int index; uint64_t generation; } worker_arg;
 static worker_arg worker_args[VK_MAX_THREADS];
 
+static void run_chunks(void) {
+    for (;;) {
+        int64_t b = atomic_fetch_add_explicit(&pool.next, pool.grain, memory_order_relaxed);
+        if (b >= pool.n) return;
+        pool.fn(pool.ctx, b, b + pool.grain < pool.n ? b + pool.grain : pool.n);
+    }
+}
+
 static void *worker_main(void *p) {
     int index = ((worker_arg *)p)->index;
     uint64_t seen = ((worker_arg *)p)->generation;
@@ -79,8 +93,11 @@ static void *worker_main(void *p) {
         }
         seen = g;
         if (atomic_load(&pool.stop)) return NULL;
-        if (index < pool.nth) pool.fn(pool.ctx, index, pool.nth);
-        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
+        // Announce first, then look: the caller closes the section before waiting for active == 0,
+        // so a worker that sees it open may safely read the section's fields.
+        atomic_fetch_add(&pool.active, 1);
+        if (atomic_load(&pool.open) && atomic_load(&pool.generation) == g && index < pool.nth) run_chunks();
+        atomic_fetch_sub(&pool.active, 1);
     }
 }
 
@@ -191,30 +208,35 @@ int vk_threads_for_work(double work) {
     return n > pool.size ? pool.size : n;
 }
 
-void vk_parallel_run(vk_task_fn fn, void *ctx, int nth) {
+void vk_parallel_for(int64_t n, int64_t grain, int nth, vk_range_fn fn, void *ctx) {
+    if (n <= 0) return;
     vk_ensure_init();
-    if (nth <= 1 || in_worker) {
-        fn(ctx, 0, 1);
+    if (grain < 1) grain = 1;
+    if (nth <= 1 || in_worker || n <= grain) {
+        fn(ctx, 0, n);
         return;
     }
     pthread_mutex_lock(&pool.call_mu);
-    if (nth > pool.size) nth = pool.size;
-    if (nth <= 1) {
+    if (pool.size <= 1) {
         pthread_mutex_unlock(&pool.call_mu);
-        fn(ctx, 0, 1);
+        fn(ctx, 0, n);
         return;
     }
     pool.fn = fn;
     pool.ctx = ctx;
+    pool.n = n;
+    pool.grain = grain;
     pool.nth = nth;
-    atomic_store(&pool.pending, pool.size - 1);
+    atomic_store(&pool.next, 0);
+    atomic_store(&pool.open, 1);
     atomic_fetch_add(&pool.generation, 1); // seq_cst: pairs with the sleeper count check below
     wake_workers();
     in_worker = true;
-    fn(ctx, 0, nth);
+    run_chunks();
     in_worker = false;
-    for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
-        if (spins < 100000) cpu_relax();
+    atomic_store(&pool.open, 0);
+    for (int spins = 0; atomic_load(&pool.active) > 0; spins++) {
+        if (spins < 4000) cpu_relax();
         else sched_yield();
     }
     pthread_mutex_unlock(&pool.call_mu);

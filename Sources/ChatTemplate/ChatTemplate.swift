@@ -16,14 +16,18 @@ public final class ChatTemplate: @unchecked Sendable {
         self.limits = limits
         self.now = now
         self.nodes = try TemplateParser.parse(source)
-        try TemplateValidator.validate(nodes)
     }
 
     /// Renders with the given variables; errors (including raise_exception) throw `ChatTemplateError`.
     public func render(_ context: [String: TemplateValue]) throws -> String {
         let interpreter = Interpreter(limits: limits, now: now)
         let root = Scope(parent: nil)
-        for (key, value) in context { root.variables[key] = Value(value) }
+        for (key, value) in context {
+            guard !value.nestsDeeper(than: Interpreter.maxValueNesting) else {
+                throw ChatTemplateError("context variable '\(key)' nests deeper than \(Interpreter.maxValueNesting) levels")
+            }
+            root.variables[key] = Value(value)
+        }
         var out = ""
         _ = try interpreter.execute(nodes, scope: root, into: &out)
         return out

@@ -35,7 +35,7 @@ public struct RenderLimits: Sendable {
     /// Nesting of macro calls and expression evaluation.
     public var maxRecursionDepth: Int
 
-    public init(maxSteps: Int = 5_000_000, maxOutputBytes: Int = 16 << 20, maxRecursionDepth: Int = 200) {
+    public init(maxSteps: Int = 1_000_000, maxOutputBytes: Int = 16 << 20, maxRecursionDepth: Int = 200) {
         self.maxSteps = maxSteps
         self.maxOutputBytes = maxOutputBytes
         self.maxRecursionDepth = maxRecursionDepth

@@ -30,6 +30,8 @@ enum Filters {
                       line: Int, interpreter: Interpreter) throws -> Value {
         let args = Arguments(positional: positional, keyword: keyword)
         func fail(_ message: String) -> ChatTemplateError { interpreter.error(message, line: line) }
+        // select/reject/map skip falsy inputs entirely (`if value: for item in value`).
+        func lazyInput(_ v: Value) throws -> [Value] { v.truthy ? try interpreter.iterate(v, line: line) : [] }
         func text(_ v: Value) -> String { PythonFormat.str(v) }
         func strictText(_ v: Value) throws -> String {
             if case .undefined = v { return "" }
@@ -51,8 +53,8 @@ enum Filters {
         case "length", "count":
             switch value {
             case .undefined: return .int(0)
-            case .string(let s), .markup(let s): return .int(s.count)
-            case .list(let items): return .int(items.count)
+            case .string(let s), .markup(let s): return .int(s.unicodeScalars.count)
+            case .list(let items), .tuple(let items): return .int(items.count)
             case .dict(let dict): return .int(dict.count)
             case .object(let box) where !box.isNamespace: return .int(box.attributes.count)
             default: throw fail("object of type '\(value.typeName)' has no len()")
@@ -60,6 +62,7 @@ enum Filters {
         case "first":
             return try interpreter.iterate(value, line: line).first ?? .undefined("No first item, sequence was empty.")
         case "last":
+            if case .iterator = value { throw fail("'generator' object is not reversible") }
             return try interpreter.iterate(value, line: line).last ?? .undefined("No last item, sequence was empty.")
         case "join":
             let separator = args.get(0, "d").map(text) ?? ""
@@ -137,7 +140,7 @@ enum Filters {
         case "items":
             switch value {
             case .undefined: return .list([])
-            case .dict(let dict): return .list(dict.pairs.map { .list([.string($0.key), $0.value]) })
+            case .dict(let dict): return .iterator(dict.pairs.map { .tuple([$0.key.value, $0.value]) })
             default: throw fail("Can only get item pairs from a mapping.")
             }
         case "dictsort":
@@ -145,9 +148,9 @@ enum Filters {
             let caseSensitive = args.bool(0, "case_sensitive", default: false)
             let byValue = args.get(1, "by")?.stringContent == "value"
             let reverse = args.bool(2, "reverse", default: false)
-            var pairs = dict.pairs.map { Value.list([.string($0.key), $0.value]) }
+            var pairs = dict.pairs.map { Value.tuple([$0.key.value, $0.value]) }
             pairs = try sortValues(pairs, reverse: reverse, interpreter: interpreter, line: line) { pair in
-                guard case .list(let kv) = pair else { return pair }
+                guard case .tuple(let kv) = pair else { return pair }
                 return foldCase(byValue ? kv[1] : kv[0], caseSensitive)
             }
             return .list(pairs)
@@ -156,7 +159,7 @@ enum Filters {
                 throw fail("\(name) needs an attribute name")
             }
             let keep = name == "selectattr"
-            return .list(try interpreter.iterate(value, line: line).filter { item in
+            return .iterator(try lazyInput(value).filter { item in
                 let attr = try attributePath(item, .string(attribute), interpreter: interpreter, line: line)
                 let passed: Bool
                 if positional.count > 1, let test = positional[1].stringContent {
@@ -168,7 +171,7 @@ enum Filters {
             })
         case "select", "reject":
             let keep = name == "select"
-            return .list(try interpreter.iterate(value, line: line).filter { item in
+            return .iterator(try lazyInput(value).filter { item in
                 let passed: Bool
                 if let test = positional.first?.stringContent {
                     passed = try Tests.apply(test, item, Array(positional.dropFirst()), line: line, interpreter: interpreter)
@@ -178,10 +181,10 @@ enum Filters {
                 return passed == keep
             })
         case "map":
-            let items = try interpreter.iterate(value, line: line)
+            let items = try lazyInput(value)
             if let attribute = keyword.first(where: { $0.0 == "attribute" })?.1 {
                 let fallback = keyword.first(where: { $0.0 == "default" })?.1
-                return .list(try items.map { item in
+                return .iterator(try items.map { item in
                     let v = try attributePath(item, attribute, interpreter: interpreter, line: line)
                     if v.isUndefined, let fallback { return fallback }
                     return v
@@ -189,7 +192,7 @@ enum Filters {
             }
             guard let filterName = positional.first?.stringContent else { throw fail("map requires a filter name or attribute") }
             let rest = Array(positional.dropFirst())
-            return .list(try items.map { try apply(filterName, $0, rest, keyword, line: line, interpreter: interpreter) })
+            return .iterator(try items.map { try apply(filterName, $0, rest, keyword, line: line, interpreter: interpreter) })
         case "unique":
             let caseSensitive = args.bool(0, "case_sensitive", default: false)
             let attribute = args.get(1, "attribute")
@@ -201,7 +204,7 @@ enum Filters {
                 key = foldCase(key, caseSensitive)
                 if !seen.contains(where: { Operators.equal($0, key) }) { seen.append(key); result.append(item) }
             }
-            return .list(result)
+            return .iterator(result)
         case "sort":
             let reverse = args.bool(0, "reverse", default: false)
             let caseSensitive = args.bool(1, "case_sensitive", default: false)
@@ -213,8 +216,8 @@ enum Filters {
                 return foldCase(key, caseSensitive)
             })
         case "reverse":
-            if let s = value.stringContent { return .string(String(s.reversed())) }
-            return .list(try interpreter.iterate(value, line: line).reversed())
+            if let s = value.stringContent { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
+            return .iterator(try interpreter.iterate(value, line: line).reversed())
         case "sum":
             var total = args.get(1, "start") ?? .int(0)
             for var item in try interpreter.iterate(value, line: line) {
@@ -258,13 +261,13 @@ enum Filters {
                 if let fill, !(fill.isUndefined) { while current.count < size { current.append(fill) } }
                 batches.append(.list(current))
             }
-            return .list(batches)
+            return .iterator(batches)
         case "wordcount":
             return .int(text(value).split(whereSeparator: { $0.isWhitespace || $0.isPunctuation && $0 != "_" && $0 != "'" }).count)
         case "striptags":
             return .string(StringMethods.stripTags(text(value)))
         case "format":
-            let formatted = try Operators.binary("%", .string(text(value)), .list(positional), line: line, interpreter: interpreter)
+            let formatted = try Operators.binary("%", .string(text(value)), .tuple(positional), line: line, interpreter: interpreter)
             return formatted
         case "attr":
             guard let attribute = args.get(0, "name")?.stringContent else { throw fail("attr needs a name") }
@@ -296,7 +299,7 @@ enum Filters {
         case .none?, nil, .undefined?: break
         default: throw fail("tojson indent must be an int or string")
         }
-        if case .list(let parts)? = args.get(2, "separators") {
+        if let separators = args.get(2, "separators"), case .list(let parts) = separators.asSequence {
             guard parts.count == 2, let item = parts[0].stringContent, let key = parts[1].stringContent else {
                 throw fail("tojson separators must be a pair of strings")
             }

@@ -18,14 +18,16 @@ enum PythonFormat {
         case .string(let s): return quote(s)
         case .markup(let s): return "Markup(\(quote(s)))"
         case .list(let items): return "[" + items.map(repr).joined(separator: ", ") + "]"
+        case .tuple(let items): return "(" + items.map(repr).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
         case .dict(let dict):
-            return "{" + dict.pairs.map { quote($0.key) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
+            return "{" + dict.pairs.map { repr($0.key.value) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
         case .object(let box):
             if box.isNamespace {
                 return "<Namespace " + repr(.dict(box.attributes)) + ">"
             }
             return "<\(box.typeName) object>"
         case .function(let f): return "<function \(f.name)>"
+        case .iterator: return "<generator object>"
         }
     }
 
@@ -85,8 +87,9 @@ enum PythonFormat {
             default:
                 if Character(scalar) == q {
                     out += "\\" + String(q)
-                } else if scalar.value < 0x20 || (0x7F...0xA0).contains(scalar.value) || scalar.value == 0xAD {
-                    out += "\\x" + hex(scalar.value, width: 2)
+                } else if !isPrintable(scalar) {
+                    let v = scalar.value
+                    out += v < 0x100 ? "\\x" + hex(v, width: 2) : (v < 0x10000 ? "\\u" + hex(v, width: 4) : "\\U" + hex(v, width: 8))
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -94,6 +97,17 @@ enum PythonFormat {
         }
         out.append(q)
         return out
+    }
+
+    /// Python str.isprintable() for one character: no control, format, separator (but ' '), private or unassigned.
+    static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == " " { return true }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
+            return false
+        default:
+            return true
+        }
     }
 
     static func hex(_ value: UInt32, width: Int) -> String {
@@ -127,7 +141,7 @@ enum JSONDump {
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += PythonFormat.float(d) }
         case .string(let s), .markup(let s): writeString(s, ensureASCII: options.ensureASCII, into: &out)
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "["
             for (i, item) in items.enumerated() {
@@ -141,11 +155,18 @@ enum JSONDump {
             guard !dict.isEmpty else { out += "{}"; return }
             out += "{"
             var pairs = dict.pairs
-            if options.sortKeys { pairs.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) } }
+            if options.sortKeys {
+                pairs.sort { a, b in
+                    switch (a.key, b.key) {
+                    case (.int(let x), .int(let y)): return x < y
+                    default: return a.key.jsonText.unicodeScalars.lexicographicallyPrecedes(b.key.jsonText.unicodeScalars)
+                    }
+                }
+            }
             for (i, pair) in pairs.enumerated() {
                 if i > 0 { out += options.itemSeparator ?? (options.indent == nil ? ", " : ",") }
                 newline(options, level: level + 1, into: &out)
-                writeString(pair.key, ensureASCII: options.ensureASCII, into: &out)
+                writeString(pair.key.jsonText, ensureASCII: options.ensureASCII, into: &out)
                 out += options.keySeparator
                 try write(pair.value, options, level: level + 1, into: &out)
             }

@@ -33,6 +33,9 @@ final class Interpreter {
         self.now = now
     }
 
+    /// Deepest container nesting a value may reach (inputs and namespace attributes are checked).
+    static let maxValueNesting = 256
+
     func error(_ message: String, line: Int? = nil) -> ChatTemplateError {
         ChatTemplateError(message, kind: .render, line: line)
     }
@@ -143,31 +146,14 @@ final class Interpreter {
             _ = try execute(otherwise, scope: Scope(parent: scope), into: &out)
             return
         }
-        let count = items.count
-        var cycleIndex = 0
+        let loop = LoopContext(items: items)
+        let loopValue = Value.object(ObjectBox(typeName: "LoopContext", isNamespace: false, attributes: Dict(), loop: loop))
         for (index, item) in items.enumerated() {
             try step(line: line)
             let iterationScope = Scope(parent: scope)
             try assign(target, item, scope: iterationScope, line: line)
-            var loop = Dict()
-            loop["index"] = .int(index + 1)
-            loop["index0"] = .int(index)
-            loop["revindex"] = .int(count - index)
-            loop["revindex0"] = .int(count - index - 1)
-            loop["first"] = .bool(index == 0)
-            loop["last"] = .bool(index == count - 1)
-            loop["length"] = .int(count)
-            loop["depth"] = .int(1)
-            loop["depth0"] = .int(0)
-            loop["previtem"] = index > 0 ? items[index - 1] : .undefined("there is no previous item")
-            loop["nextitem"] = index < count - 1 ? items[index + 1] : .undefined("there is no next item")
-            cycleIndex = index
-            let position = cycleIndex
-            loop["cycle"] = .function(Function(name: "cycle") { interpreter, args, _ in
-                guard !args.isEmpty else { throw interpreter.error("no items for cycling given", line: line) }
-                return args[position % args.count]
-            })
-            iterationScope.variables["loop"] = .object(ObjectBox(typeName: "LoopContext", isNamespace: false, attributes: loop))
+            loop.index = index
+            iterationScope.variables["loop"] = loopValue
             let flow = try execute(body, scope: iterationScope, into: &out)
             if flow == .breakLoop { break }
         }
@@ -176,9 +162,10 @@ final class Interpreter {
     /// Python iteration: lists, dict keys, string characters; undefined iterates as empty.
     func iterate(_ value: Value, line: Int?) throws -> [Value] {
         switch value {
-        case .list(let items): return items
-        case .dict(let dict): return dict.keys.map { .string($0) }
-        case .string(let s), .markup(let s): return s.map { .string(String($0)) }
+        case .list(let items), .tuple(let items), .iterator(let items): return items
+        case .dict(let dict): return dict.keys.map(\.value)
+        // Python strings are sequences of code points, not grapheme clusters.
+        case .string(let s), .markup(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         default: throw error("'\(value.typeName)' object is not iterable", line: line)
         }
@@ -199,7 +186,13 @@ final class Interpreter {
             guard case .object(let box)? = scope.lookup(name), box.isNamespace else {
                 throw error("cannot assign attribute on non-namespace object", line: line)
             }
+            let previous = box.attributes[attribute]
             box.attributes[attribute] = value
+            // Checked after storing so that a namespace containing itself (a cycle) is caught too.
+            if Value.object(box).nestsDeeper(than: Self.maxValueNesting) {
+                box.attributes[attribute] = previous
+                throw error("value assigned to \(name).\(attribute) nests deeper than \(Self.maxValueNesting) levels", line: line)
+            }
         }
     }
 
@@ -223,7 +216,7 @@ final class Interpreter {
                 callScope.variables["caller"] = remaining[k].1
                 remaining.remove(at: k)
             }
-            callScope.variables["varargs"] = .list(Array(args.dropFirst(definition.parameters.count)))
+            callScope.variables["varargs"] = .tuple(Array(args.dropFirst(definition.parameters.count)))
             var extra = Dict()
             for (key, value) in remaining { extra[key] = value }
             callScope.variables["kwargs"] = .dict(extra)
@@ -305,14 +298,21 @@ final class Interpreter {
             return .bool(true)
         case .concat(let parts):
             var text = ""
-            for part in parts { text += PythonFormat.str(try evaluate(part, scope: scope)) }
+            for part in parts {
+                text += PythonFormat.str(try evaluate(part, scope: scope))
+                if text.utf8.count > limits.maxOutputBytes {
+                    throw error("value larger than \(limits.maxOutputBytes) bytes")
+                }
+            }
             return .string(text)
         case .conditional(let condition, let then, let otherwise):
             if try evaluate(condition, scope: scope).truthy { return try evaluate(then, scope: scope) }
             guard let otherwise else { return .undefined("the inline if-expression evaluated to false and no else section was defined.") }
             return try evaluate(otherwise, scope: scope)
-        case .list(let items), .tuple(let items):
+        case .list(let items):
             return .list(try items.map { try evaluate($0, scope: scope) })
+        case .tuple(let items):
+            return .tuple(try items.map { try evaluate($0, scope: scope) })
         case .dict(let pairs):
             var dict = Dict()
             for (keyExpr, valueExpr) in pairs {
@@ -324,12 +324,7 @@ final class Interpreter {
         }
     }
 
-    static func dictKey(_ key: Value) -> String? {
-        switch key {
-        case .string(let s), .markup(let s): return s
-        default: return nil
-        }
-    }
+    static func dictKey(_ key: Value) -> DictKey? { DictKey(key) }
 
     func evaluateArguments(_ args: CallArguments, scope: Scope) throws -> ([Value], [(String, Value)]) {
         let positional = try args.positional.map { try evaluate($0, scope: scope) }
@@ -376,6 +371,7 @@ final class Interpreter {
         case .dict(let dict):
             return dict[name] ?? .undefined("'dict object' has no attribute '\(name)'")
         case .object(let box):
+            if let loop = box.loop { return loop.attribute(name) }
             return box.attributes[name] ?? .undefined("'\(box.typeName) object' has no attribute '\(name)'")
         case .none:
             return .undefined("'None' has no attribute '\(name)'")
@@ -390,7 +386,7 @@ final class Interpreter {
         switch (object, key) {
         case (.dict(let dict), _):
             if let k = Self.dictKey(key), let value = dict[k] { return value }
-        case (.list(let items), .int(let i)):
+        case (.list(let items), .int(let i)), (.tuple(let items), .int(let i)):
             let index = i < 0 ? items.count + i : i
             if index >= 0 && index < items.count { return items[index] }
             return .undefined("'list object' has no element \(i)")
@@ -398,9 +394,9 @@ final class Interpreter {
             let index = b ? 1 : 0
             if index < items.count { return items[index] }
         case (.string(let s), .int(let i)), (.markup(let s), .int(let i)):
-            let chars = Array(s)
-            let index = i < 0 ? chars.count + i : i
-            if index >= 0 && index < chars.count { return .string(String(chars[index])) }
+            let scalars = Array(s.unicodeScalars)
+            let index = i < 0 ? scalars.count + i : i
+            if index >= 0 && index < scalars.count { return .string(String(scalars[index])) }
             return .undefined("'str object' has no element \(i)")
         case (.object(let box), _):
             if let k = Self.dictKey(key), let value = box.attributes[k] { return value }

@@ -184,3 +184,39 @@ private struct JSONReader {
         return .double(double)
     }
 }
+
+extension TemplateValue {
+    func nestsDeeper(than limit: Int) -> Bool {
+        if limit < 0 { return true }
+        switch self {
+        case .array(let items): return items.contains { $0.nestsDeeper(than: limit - 1) }
+        case .object(let object): return object.pairs.contains { $0.value.nestsDeeper(than: limit - 1) }
+        default: return false
+        }
+    }
+
+    /// JSON text as Python's json.dumps writes it (", " and ": " separators, non-ASCII kept);
+    /// undefined becomes null. Handy for tool-call arguments that templates expect as strings.
+    public func jsonString(indent: Int? = nil, sortKeys: Bool = false) -> String {
+        var options = JSONDumpOptions()
+        options.indent = indent.map { String(repeating: " ", count: max(0, $0)) }
+        options.sortKeys = sortKeys
+        return (try? JSONDump.dump(RuntimeValue(self).replacingUndefined, options)) ?? "null"
+    }
+}
+
+private extension Value {
+    var replacingUndefined: Value {
+        switch self {
+        case .undefined: return .none
+        case .list(let items): return .list(items.map(\.replacingUndefined))
+        case .dict(var dict):
+            for (key, value) in dict.pairs { dict[key] = value.replacingUndefined }
+            return .dict(dict)
+        default: return self
+        }
+    }
+}
+
+/// Inside TemplateValue extensions `Value` names the dictionary-literal associated type.
+typealias RuntimeValue = Value

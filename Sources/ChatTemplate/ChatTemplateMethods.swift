@@ -21,8 +21,8 @@ enum Methods {
                 return .undefined("access to attribute '\(name)' of 'dict' object is unsafe.")
             }
             switch name {
-            case "items": return method { _, _ in .list(dict.pairs.map { .list([.string($0.key), $0.value]) }) }
-            case "keys": return method { _, _ in .list(dict.keys.map { .string($0) }) }
+            case "items": return method { _, _ in .list(dict.pairs.map { .tuple([$0.key.value, $0.value]) }) }
+            case "keys": return method { _, _ in .list(dict.keys.map(\.value)) }
             case "values": return method { _, _ in .list(dict.values) }
             case "copy": return method { _, _ in .dict(dict) }
             case "get":
@@ -33,7 +33,7 @@ enum Methods {
                 }
             default: return nil
             }
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             if unsafeList.contains(name) {
                 return .undefined("access to attribute '\(name)' of 'list' object is unsafe.")
             }
@@ -89,7 +89,7 @@ enum StringMethods {
         case "startswith", "endswith":
             guard let arg = args.get(0, "prefix") else { throw interpreter.error("\(name)() takes at least 1 argument") }
             var candidates: [String] = []
-            if case .list(let options) = arg {
+            if case .tuple(let options) = arg {
                 candidates = options.compactMap(\.stringContent)
             } else if let text = arg.stringContent {
                 candidates = [text]
@@ -124,8 +124,8 @@ enum StringMethods {
             return .int(position)
         case "count":
             guard let needle = try stringArg(0, "x") else { throw interpreter.error("count() takes at least 1 argument") }
-            if needle.isEmpty { return .int(s.count + 1) }
-            return .int(s.components(separatedBy: needle).count - 1)
+            if needle.isEmpty { return .int(s.unicodeScalars.count + 1) }
+            return .int(split(s, separator: needle, maxSplit: -1, fromRight: false).count - 1)
         case "format": return .string(try format(s, args, interpreter: interpreter))
         case "join":
             guard let iterable = args.get(0, "iterable") else { throw interpreter.error("join() takes exactly one argument") }
@@ -169,9 +169,9 @@ enum StringMethods {
             guard let sep = try stringArg(0, "sep"), !sep.isEmpty else { throw interpreter.error("empty separator") }
             let range = name == "partition" ? s.range(of: sep) : s.range(of: sep, options: .backwards)
             guard let range else {
-                return .list(name == "partition" ? [.string(s), "", ""].map(Value.init) : ["", "", .string(s)].map(Value.init))
+                return .tuple(name == "partition" ? [.string(s), "", ""].map(Value.init) : ["", "", .string(s)].map(Value.init))
             }
-            return .list([.string(String(s[..<range.lowerBound])), .string(sep), .string(String(s[range.upperBound...]))])
+            return .tuple([.string(String(s[..<range.lowerBound])), .string(sep), .string(String(s[range.upperBound...]))])
         default:
             throw interpreter.error("'str' object has no attribute '\(name)'")
         }
@@ -382,7 +382,9 @@ enum StringMethods {
                 if chars.first == "{" { chars.removeFirst(); out.append("{"); continue }
                 var field = ""
                 while let d = chars.popFirst(), d != "}" { field.append(d) }
-                let name = field.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+                let pieces = field.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = pieces.first.map(String.init) ?? ""
+                let spec = pieces.count > 1 ? String(pieces[1]) : ""
                 let value: Value?
                 if name.isEmpty {
                     value = autoIndex < args.positional.count ? args.positional[autoIndex] : nil
@@ -393,7 +395,7 @@ enum StringMethods {
                     value = args.keyword.first { $0.0 == name }?.1
                 }
                 guard let value else { throw interpreter.error("format field '\(field)' has no value") }
-                out += PythonFormat.str(value)
+                out += try FormatSpec.format(value, spec: spec, interpreter: interpreter)
             } else if c == "}" {
                 if chars.first == "}" { chars.removeFirst() }
                 out.append("}")

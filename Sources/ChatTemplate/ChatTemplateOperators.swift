@@ -68,15 +68,29 @@ enum Operators {
         if let a = number(left), let b = number(right) {
             return try arithmetic(op, a, b, line: line, interpreter: interpreter)
         }
+        let maxBytes = interpreter.limits.maxOutputBytes
+        func guarded(_ count: Int, _ unit: Int) throws -> Int {
+            let n = max(0, count)
+            if unit > 0, n > maxBytes / unit { throw interpreter.error("value larger than \(maxBytes) bytes", line: line) }
+            return n
+        }
         switch (op, left, right) {
         case ("+", _, _):
+            if let a = left.stringContent, let b = right.stringContent {
+                _ = try guarded(1, a.utf8.count + b.utf8.count)
+            }
             if let a = left.stringContent, let b = right.stringContent { return .string(a + b) }
             if case .list(let a) = left, case .list(let b) = right { return .list(a + b) }
+            if case .tuple(let a) = left, case .tuple(let b) = right { return .tuple(a + b) }
         case ("*", _, _):
-            if let s = left.stringContent, case .int(let n) = right { return .string(String(repeating: s, count: max(0, n))) }
-            if let s = right.stringContent, case .int(let n) = left { return .string(String(repeating: s, count: max(0, n))) }
+            if let s = left.stringContent, case .int(let n) = right {
+                return .string(String(repeating: s, count: try guarded(n, s.utf8.count)))
+            }
+            if let s = right.stringContent, case .int(let n) = left {
+                return .string(String(repeating: s, count: try guarded(n, s.utf8.count)))
+            }
             if case .list(let items) = left, case .int(let n) = right {
-                return .list(Array(repeating: items, count: max(0, n)).flatMap { $0 })
+                return .list(Array(repeating: items, count: try guarded(n, items.count * 8)).flatMap { $0 })
             }
         case ("%", _, _):
             if let format = left.stringContent {
@@ -141,33 +155,22 @@ enum Operators {
         }
     }
 
-    /// printf-style `str % args` for %s, %d, %i, %r, %f and %%.
+    /// printf-style `str % args`: flags, width and precision with s, r, d, i, f, e, g, x conversions.
     private static func percentFormat(_ format: String, _ args: Value, line: Int, interpreter: Interpreter) throws -> String {
         var values: [Value]
-        if case .list(let items) = args { values = items } else { values = [args] }
+        if case .tuple(let items) = args { values = items } else { values = [args] }
         var out = ""
-        var chars = format.makeIterator()
-        while let c = chars.next() {
+        var chars = Array(format)[...]
+        while let c = chars.popFirst() {
             guard c == "%" else { out.append(c); continue }
-            guard let spec = chars.next() else { throw interpreter.error("incomplete format", line: line) }
-            if spec == "%" { out.append("%"); continue }
+            var spec = ""
+            while let d = chars.first, "-+ #0123456789.".contains(d) { spec.append(d); chars.removeFirst() }
+            guard let conversion = chars.popFirst() else { throw interpreter.error("incomplete format", line: line) }
+            if conversion == "%" { out.append("%"); continue }
             guard !values.isEmpty else { throw interpreter.error("not enough arguments for format string", line: line) }
-            let value = values.removeFirst()
-            switch spec {
-            case "s": out += PythonFormat.str(value)
-            case "r": out += PythonFormat.repr(value)
-            case "d", "i":
-                guard let n = number(value) else { throw interpreter.error("%d format: a real number is required", line: line) }
-                switch n {
-                case .int(let i): out += String(i)
-                case .double(let d): out += String(Int(d))
-                }
-            case "f":
-                guard let n = number(value) else { throw interpreter.error("%f format: a real number is required", line: line) }
-                out += String(format: "%f", asDouble(n))
-            default: throw interpreter.error("unsupported format character '\(spec)'", line: line)
-            }
+            out += try FormatSpec.printf(spec: spec, conversion: conversion, values.removeFirst(), line: line, interpreter: interpreter)
         }
+        if !values.isEmpty { throw interpreter.error("not all arguments converted during string formatting", line: line) }
         return out
     }
 
@@ -178,7 +181,8 @@ enum Operators {
         }
         switch (a, b) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.list(let x), .list(let y)): return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.list(let x), .list(let y)), (.tuple(let x), .tuple(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
         case (.dict(let x), .dict(let y)):
             return x.count == y.count && x.pairs.allSatisfy { pair in y[pair.key].map { equal(pair.value, $0) } ?? false }
         case (.object(let x), .object(let y)): return x === y
@@ -197,7 +201,7 @@ enum Operators {
         if let x = a.stringContent, let y = b.stringContent {
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
         }
-        if case .list(let x) = a, case .list(let y) = b {
+        if let x = a.sequenceItems, let y = b.sequenceItems, a.typeName == b.typeName {
             for (p, q) in zip(x, y) where !equal(p, q) { return try less(p, q, line: line, interpreter: interpreter) }
             return x.count < y.count
         }
@@ -212,8 +216,8 @@ enum Operators {
             guard let needle = element.stringContent else {
                 throw interpreter.error("'in <string>' requires string as left operand, not \(element.typeName)", line: line)
             }
-            return needle.isEmpty || s.contains(needle)
-        case .list(let items): return items.contains { equal($0, element) }
+            return StringMethods.firstIndex(of: needle, in: s) >= 0
+        case .list(let items), .tuple(let items), .iterator(let items): return items.contains { equal($0, element) }
         case .dict(let dict): return Interpreter.dictKey(element).map { dict[$0] != nil } ?? false
         case .undefined: return false
         case .object(let box) where box.isNamespace: throw interpreter.error("argument of type 'Namespace' is not iterable", line: line)
@@ -258,9 +262,12 @@ enum Operators {
         }
         switch value {
         case .list(let items): return .list(indices(count: items.count).map { items[$0] })
+        case .tuple(let items): return .tuple(indices(count: items.count).map { items[$0] })
         case .string(let s), .markup(let s):
-            let chars = Array(s)
-            return .string(String(indices(count: chars.count).map { chars[$0] }))
+            let scalars = Array(s.unicodeScalars)
+            var sliced = String.UnicodeScalarView()
+            for i in indices(count: scalars.count) { sliced.append(scalars[i]) }
+            return .string(String(sliced))
         case .undefined(let info): throw interpreter.error(info.hint, line: line)
         default: throw interpreter.error("'\(value.typeName)' object is not subscriptable", line: line)
         }

@@ -2,6 +2,9 @@
 struct TemplateParser {
     private let tokens: [Token]
     private var index = 0
+    /// Nesting of blocks and sub-expressions; bounded so hostile input cannot overflow the stack.
+    private var nesting = 0
+    static let maxNesting = 100
 
     init(tokens: [Token]) { self.tokens = tokens }
 
@@ -115,8 +118,15 @@ struct TemplateParser {
         }
     }
 
+    private mutating func nest() throws {
+        nesting += 1
+        if nesting > Self.maxNesting { throw syntaxError("template nesting deeper than \(Self.maxNesting) levels") }
+    }
+
     private mutating func parseStatement(_ tag: String) throws -> Node {
         let tagLine = line
+        try nest()
+        defer { nesting -= 1 }
         index += 1
         switch tag {
         case "if": return try parseIf()
@@ -298,6 +308,8 @@ struct TemplateParser {
     }
 
     mutating func parseExpression() throws -> Expr {
+        try nest()
+        defer { nesting -= 1 }
         let value = try parseOr()
         guard skipName("if") else { return value }
         let condition = try parseOr()
@@ -319,7 +331,11 @@ struct TemplateParser {
     }
 
     private mutating func parseNot() throws -> Expr {
-        if skipName("not") { return .not(try parseNot()) }
+        if skipName("not") {
+            try nest()
+            defer { nesting -= 1 }
+            return .not(try parseNot())
+        }
         return try parseCompare()
     }
 
@@ -381,6 +397,8 @@ struct TemplateParser {
 
     private mutating func parseUnary(withFilter: Bool = true) throws -> Expr {
         let unaryLine = line
+        try nest()
+        defer { nesting -= 1 }
         var node: Expr
         if skipOp("-") {
             node = .negate(try parseUnary(withFilter: false), line: unaryLine)

@@ -25,9 +25,14 @@ enum Tests {
         case "true": if case .bool(true) = value { return true } else { return false }
         case "false": if case .bool(false) = value { return true } else { return false }
         case "mapping": if case .dict = value { return true } else { return false }
-        case "iterable", "sequence":
+        case "iterable":
             switch value {
-            case .string, .markup, .list, .dict, .undefined: return true
+            case .string, .markup, .list, .tuple, .dict, .undefined, .iterator: return true
+            default: return false
+            }
+        case "sequence":
+            switch value {
+            case .string, .markup, .list, .tuple, .dict, .undefined: return true
             default: return false
             }
         case "callable": if case .function = value { return true } else { return false }

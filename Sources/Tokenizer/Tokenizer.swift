@@ -33,7 +33,7 @@ public final class Tokenizer: @unchecked Sendable {
     private let postProcessor: PostProcessor
     private let decoder: Decoder?
     private let idToToken: [String?]
-    private let tokenToId: [TokenKey: Int]
+    private let tokenToId: ByteStringIndex
     private let specialIds: Set<Int>
     private let addedTokenMatcher: AddedTokenMatcher
     private let hasAddedTokens: Bool
@@ -60,14 +60,12 @@ public final class Tokenizer: @unchecked Sendable {
             table[token.id] = token.content
         }
         idToToken = table
-        var lookup: [TokenKey: Int] = [:]
-        lookup.reserveCapacity(table.count)
+        // Added tokens first so they win over a same-spelled model token.
+        var lookup = ByteStringIndex(expectedCount: table.count)
+        for token in parts.addedTokens { lookup.insert(token.content.utf8, id: Int32(token.id)) }
         for (id, token) in table.enumerated() {
-            guard let token else { continue }
-            let key = TokenKey(token)
-            if lookup[key] == nil { lookup[key] = id }
+            if let token { lookup.insert(token.utf8, id: Int32(id)) }
         }
-        for token in parts.addedTokens { lookup[TokenKey(token.content)] = token.id }
         tokenToId = lookup
         specialIds = Set(parts.addedTokens.filter { $0.special }.map { $0.id })
         addedTokenMatcher = AddedTokenMatcher(parts.addedTokens)
@@ -76,7 +74,7 @@ public final class Tokenizer: @unchecked Sendable {
 
         func resolve(_ token: String?, _ id: Int?) -> (String?, Int?) {
             if let id, id >= 0, id < table.count { return (token ?? table[id], id) }
-            if let token, let found = lookup[TokenKey(token)] { return (token, found) }
+            if let token, let found = lookup.lookup(token) { return (token, Int(found)) }
             return (token, nil)
         }
         (bosToken, bosTokenId) = resolve(parts.bosToken, parts.bosTokenId)
@@ -154,7 +152,7 @@ public final class Tokenizer: @unchecked Sendable {
         return idToToken[id]
     }
 
-    public func id(forToken token: String) -> Int? { tokenToId[TokenKey(token)] }
+    public func id(forToken token: String) -> Int? { tokenToId.lookup(token).map { Int($0) } }
 
     public func isSpecial(_ id: Int) -> Bool { specialIds.contains(id) }
 }

@@ -15,11 +15,11 @@ final class BPEModel: @unchecked Sendable {
     let fuseUnknown: Bool
     let byteFallback: Bool
     /// Whole words found in the vocabulary skip merging (tiktoken, Llama-3 `ignore_merges`); keyed by raw bytes.
-    let wholeWordIds: [TokenKey: Int32]?
+    let wholeWordIds: ByteStringIndex?
     private let cache = WordCache()
 
     init(merges: [UInt64: UInt64], byteLevel: Bool, byteIds: [Int32], scalarIds: [UInt32: Int32],
-         unknownId: Int32?, fuseUnknown: Bool, byteFallback: Bool, wholeWordIds: [TokenKey: Int32]?) {
+         unknownId: Int32?, fuseUnknown: Bool, byteFallback: Bool, wholeWordIds: ByteStringIndex?) {
         self.merges = merges
         self.byteLevel = byteLevel
         self.byteIds = byteIds
@@ -41,7 +41,7 @@ final class BPEModel: @unchecked Sendable {
             if cache.lookup(hash: hash, word: word, into: &out) { return }
         }
         let start = out.count
-        if let wholeWordIds, let id = wholeWordIds[TokenKey(slice: word)] {
+        if let wholeWordIds, let id = wholeWordIds.lookup(word) {
             out.append(Int(id))
         } else {
             initialSymbols(word, into: &scratch.symbols)

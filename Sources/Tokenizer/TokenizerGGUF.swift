@@ -36,17 +36,25 @@ extension Tokenizer {
             let eos = (gguf.addEosToken ?? false) ? gguf.eosTokenId.map { [$0] } ?? [] : []
             parts.postProcessor = .wrap(prefix: bos, suffix: eos)
         case "bert":
+            // llama.cpp stores word-initial pieces as "▁piece" and continuations bare; WordPiece wants "piece" / "##piece".
+            let wordPieceTokens = tokens.enumerated().map { id, token -> String in
+                guard types[id] == SentencePieceVocabulary.typeNormal else { return token }
+                let marker = "\u{2581}".utf8
+                return token.utf8.starts(with: marker) ? String(decoding: token.utf8.dropFirst(marker.count), as: UTF8.self) : "##" + token
+            }
             var table: [TokenKey: Int32] = [:]
-            for (id, token) in tokens.enumerated() where table[TokenKey(token)] == nil { table[TokenKey(token)] = Int32(id) }
+            for (id, token) in wordPieceTokens.enumerated() where table[TokenKey(token)] == nil { table[TokenKey(token)] = Int32(id) }
             let unknownId = gguf.unknownTokenId ?? table[TokenKey("[UNK]")].map { Int($0) } ?? 100
             let model = WordPieceModel(vocab: table, unknownId: Int32(unknownId), prefix: "##", maxInputCharsPerWord: 100)
             parts = Tokenizer.Parts(model: .wordPiece(model),
                                     normalizer: .bert(cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true),
                                     preTokenizer: .bert, decoder: .wordPiece(prefix: "##", cleanup: true),
-                                    idToToken: tokens.map { Optional($0) })
+                                    idToToken: wordPieceTokens.map { Optional($0) })
             parts.addedTokens = Self.ggufAddedTokens(tokens, types)
-            let cls = (gguf.addBosToken ?? true) ? gguf.bosTokenId.map { [$0] } ?? [] : []
-            let sep = (gguf.addEosToken ?? true) ? gguf.eosTokenId.map { [$0] } ?? [] : []
+            let clsId = gguf.bosTokenId ?? table[TokenKey("[CLS]")].map { Int($0) }
+            let sepId = gguf.eosTokenId ?? table[TokenKey("[SEP]")].map { Int($0) }
+            let cls = (gguf.addBosToken ?? true) ? clsId.map { [$0] } ?? [] : []
+            let sep = (gguf.addEosToken ?? true) ? sepId.map { [$0] } ?? [] : []
             parts.postProcessor = .wrap(prefix: cls, suffix: sep)
         default:
             throw TokenizerError("GGUF tokenizer model \"\(gguf.model)\" is not supported (llama, gpt2 and bert are)")

@@ -8,12 +8,12 @@ extension Tokenizer {
         let folder = URL(fileURLWithPath: directory)
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
         let files = FileManager.default
-        let config = files.fileExists(atPath: path("tokenizer_config.json")) ? try readJSONObject(path("tokenizer_config.json")) : [:]
-        let specialMap = files.fileExists(atPath: path("special_tokens_map.json")) ? try readJSONObject(path("special_tokens_map.json")) : [:]
+        let config = files.fileExists(atPath: path("tokenizer_config.json")) ? try readJSON(path("tokenizer_config.json")) : JSONValue.object([])
+        let specialMap = files.fileExists(atPath: path("special_tokens_map.json")) ? try readJSON(path("special_tokens_map.json")) : JSONValue.object([])
 
         var parts: Tokenizer.Parts
         if files.fileExists(atPath: path("tokenizer.json")) {
-            parts = try TokenizerJSONLoader.load(try readJSONObject(path("tokenizer.json")), path: path("tokenizer.json"))
+            parts = try TokenizerJSONLoader.load(try readJSON(path("tokenizer.json")), path: path("tokenizer.json"))
         } else if files.fileExists(atPath: path("vocab.json")), files.fileExists(atPath: path("merges.txt")) {
             parts = try VocabMergesLoader.load(vocabPath: path("vocab.json"), mergesPath: path("merges.txt"), config: config)
         } else if files.fileExists(atPath: path("tokenizer.model")) {
@@ -35,31 +35,31 @@ extension Tokenizer {
     }
 
     /// Merges tokenizer_config.json / special_tokens_map.json / added_tokens.json into the parts.
-    static func applyConfig(_ parts: inout Tokenizer.Parts, config: JSONObject, specialMap: JSONObject, addedTokensPath: String?) throws {
+    static func applyConfig(_ parts: inout Tokenizer.Parts, config: JSONValue, specialMap: JSONValue, addedTokensPath: String?) throws {
         var known = Set(parts.addedTokens.map { $0.id })
         var specialNames = Set<String>()
         for key in ["bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token"] {
             if let name = jsonTokenContent(config[key]) ?? jsonTokenContent(specialMap[key]) { specialNames.insert(name) }
         }
         for list in [config["additional_special_tokens"], specialMap["additional_special_tokens"]] {
-            for entry in (list as? [Any]) ?? [] { if let name = jsonTokenContent(entry) { specialNames.insert(name) } }
+            for entry in list?.array ?? [] { if let name = jsonTokenContent(entry) { specialNames.insert(name) } }
         }
-        if let decoderEntries = config["added_tokens_decoder"] as? JSONObject {
-            for (key, value) in decoderEntries.sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
-                guard let id = Int(key), let object = value as? JSONObject, let content = object["content"] as? String else {
+        if let decoderEntries = config["added_tokens_decoder"]?.members {
+            for (key, object) in decoderEntries.sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }) {
+                guard let id = Int(key), let content = object["content"]?.string else {
                     throw TokenizerError("tokenizer_config.json: malformed added_tokens_decoder entry \(key)")
                 }
                 guard !known.contains(id) else { continue }
                 known.insert(id)
-                parts.addedTokens.append(AddedToken(content: content, id: id, special: jsonBool(object["special"]) ?? false,
-                                                    singleWord: jsonBool(object["single_word"]) ?? false,
-                                                    lstrip: jsonBool(object["lstrip"]) ?? false, rstrip: jsonBool(object["rstrip"]) ?? false,
-                                                    normalized: jsonBool(object["normalized"]) ?? false))
+                parts.addedTokens.append(AddedToken(content: content, id: id, special: object["special"]?.bool ?? false,
+                                                    singleWord: object["single_word"]?.bool ?? false,
+                                                    lstrip: object["lstrip"]?.bool ?? false, rstrip: object["rstrip"]?.bool ?? false,
+                                                    normalized: object["normalized"]?.bool ?? false))
             }
         }
         if let addedTokensPath {
-            for (content, value) in try readJSONObject(addedTokensPath) {
-                guard let id = jsonInt(value) else { throw TokenizerError("\(addedTokensPath): \(content) has no integer id") }
+            for (content, value) in try readJSON(addedTokensPath).members ?? [] {
+                guard let id = value.int else { throw TokenizerError("\(addedTokensPath): \(content) has no integer id") }
                 guard !known.contains(id) else { continue }
                 known.insert(id)
                 parts.addedTokens.append(AddedToken(content: content, id: id, special: specialNames.contains(content)))
@@ -70,9 +70,9 @@ extension Tokenizer {
         if let name = jsonTokenContent(config["pad_token"]) ?? jsonTokenContent(specialMap["pad_token"]) { parts.padToken = name; parts.padTokenId = nil }
 
         // transformers' Llama/Gemma fast tokenizers rebuild the post-processor from these flags.
-        let tokenizerClass = config["tokenizer_class"] as? String ?? ""
-        let addBos = jsonBool(config["add_bos_token"])
-        let addEos = jsonBool(config["add_eos_token"])
+        let tokenizerClass = config["tokenizer_class"]?.string ?? ""
+        let addBos = config["add_bos_token"]?.bool
+        let addEos = config["add_eos_token"]?.bool
         let rebuild: Bool
         if case .none = parts.postProcessor { rebuild = addBos == true || addEos == true } else {
             rebuild = (addBos != nil || addEos != nil) && (tokenizerClass.contains("Llama") || tokenizerClass.contains("Gemma"))
@@ -86,11 +86,11 @@ extension Tokenizer {
             parts.postProcessor = .wrap(prefix: bos, suffix: eos)
         }
 
-        if let template = config["chat_template"] as? String {
+        if let template = config["chat_template"]?.string {
             parts.chatTemplate = template
-        } else if let list = config["chat_template"] as? [Any] {
-            for entry in list {
-                guard let object = entry as? JSONObject, let name = object["name"] as? String, let template = object["template"] as? String else { continue }
+        } else if let list = config["chat_template"]?.array {
+            for object in list {
+                guard let name = object["name"]?.string, let template = object["template"]?.string else { continue }
                 parts.namedChatTemplates[name] = template
                 if name == "default" { parts.chatTemplate = template }
             }
@@ -100,26 +100,36 @@ extension Tokenizer {
 
 /// vocab.json + merges.txt (GPT-2 / Qwen2 "slow tokenizer" files).
 enum VocabMergesLoader {
-    static func load(vocabPath: String, mergesPath: String, config: JSONObject) throws -> Tokenizer.Parts {
-        let vocabObject = try readJSONObject(vocabPath)
+    static func load(vocabPath: String, mergesPath: String, config: JSONValue) throws -> Tokenizer.Parts {
+        let vocabObject = try readJSON(vocabPath).members ?? []
         var vocab: [(String, Int)] = []
         vocab.reserveCapacity(vocabObject.count)
         for (token, value) in vocabObject {
-            guard let id = jsonInt(value), id >= 0 else { throw TokenizerError("\(vocabPath): \(token) has no integer id") }
+            guard let id = value.int, id >= 0 else { throw TokenizerError("\(vocabPath): \(token) has no integer id") }
             vocab.append((token, id))
         }
-        guard let mergesText = try? String(contentsOfFile: mergesPath, encoding: .utf8) else { throw TokenizerError("cannot read \(mergesPath)") }
+        guard let mergesData = FileManager.default.contents(atPath: mergesPath) else { throw TokenizerError("cannot read \(mergesPath)") }
+        let mergeBytes = [UInt8](mergesData)
         var merges: [(String, String)] = []
-        for line in mergesText.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.hasPrefix("#version") { continue }
-            let fields = line.split(separator: " ", maxSplits: 1)
-            guard fields.count == 2 else { throw TokenizerError("\(mergesPath): malformed merge line \"\(line)\"") }
-            merges.append((String(fields[0]), String(fields[1])))
+        var lineStart = 0
+        while lineStart < mergeBytes.count {
+            var lineEnd = lineStart
+            while lineEnd < mergeBytes.count, mergeBytes[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            var end = lineEnd
+            if end > lineStart, mergeBytes[end - 1] == 0x0D { end -= 1 }
+            let line = mergeBytes[lineStart..<end]
+            if line.isEmpty || line.starts(with: Array("#version".utf8)) { continue }
+            guard let space = line.firstIndex(of: 0x20) else {
+                throw TokenizerError("\(mergesPath): malformed merge line \"\(String(decoding: line, as: UTF8.self))\"")
+            }
+            merges.append((String(decoding: mergeBytes[lineStart..<space], as: UTF8.self),
+                           String(decoding: mergeBytes[(space + 1)..<end], as: UTF8.self)))
         }
-        let isQwen2 = (config["tokenizer_class"] as? String ?? "").hasPrefix("Qwen2")
+        let isQwen2 = (config["tokenizer_class"]?.string ?? "").hasPrefix("Qwen2")
         let preTokenizer: PreTokenizer = isQwen2
             ? .sequence([.split(ScannedPattern(flavor: .qwen2), .isolated, invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)])
-            : .byteLevel(addPrefixSpace: jsonBool(config["add_prefix_space"]) ?? false, useRegex: true)
+            : .byteLevel(addPrefixSpace: config["add_prefix_space"]?.bool ?? false, useRegex: true)
         let model = try BPEBuilder.fromMerges(vocab: vocab, merges: merges, byteLevel: true,
                                               unknownToken: jsonTokenContent(config["unk_token"]), fuseUnknown: false,
                                               byteFallback: false, ignoreMerges: false, source: mergesPath)

@@ -18,7 +18,7 @@ indirect enum Normalizer {
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
         case .lowercase: return text.lowercased()
-        case .stripAccents: return removeMarks(text)
+        case .stripAccents: return removeMarks(text, decomposeFirst: false, allMarks: true)
         case let .strip(left, right):
             var scalars = Substring(text).unicodeScalars[...]
             while left, let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
@@ -56,7 +56,7 @@ indirect enum Normalizer {
                 }
             }
             var result = String(out)
-            if stripAccents { result = removeMarks(result) }
+            if stripAccents { result = removeMarks(result, decomposeFirst: true, allMarks: false) }
             if lowercase { result = result.lowercased() }
             return result
         case .sequence(let steps):
@@ -65,11 +65,16 @@ indirect enum Normalizer {
     }
 }
 
-/// NFD then drop nonspacing marks (HF `StripAccents`).
-private func removeMarks(_ text: String) -> String {
+/// HF's `StripAccents` drops every combining mark (Mn, Mc, Me) without decomposing;
+/// `BertNormalizer` decomposes (NFD) and drops nonspacing marks only.
+private func removeMarks(_ text: String, decomposeFirst: Bool, allMarks: Bool) -> String {
     var out = String.UnicodeScalarView()
-    for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars
-    where scalar.properties.generalCategory != .nonspacingMark {
+    for scalar in (decomposeFirst ? text.decomposedStringWithCanonicalMapping : text).unicodeScalars {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark: continue
+        case .spacingMark, .enclosingMark: if allMarks { continue }
+        default: break
+        }
         out.append(scalar)
     }
     return String(out)

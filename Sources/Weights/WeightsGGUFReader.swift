@@ -77,34 +77,35 @@ struct GGUFReader {
         guard let type = ValueType(rawValue: typeId) else {
             throw WeightsError(.invalidHeader, "\(path) is corrupt: metadata '\(key)' has unknown value type \(typeId)")
         }
-        let what = "metadata '\(key)'"
+        // Built only on failure: this runs once per element of 100k-entry vocab arrays.
+        func what() -> String { "metadata '\(key)'" }
         switch type {
-        case .uint8: return .uint8(try read(UInt8.self, what))
-        case .int8: return .int8(try read(Int8.self, what))
-        case .uint16: return .uint16(try read(UInt16.self, what))
-        case .int16: return .int16(try read(Int16.self, what))
-        case .uint32: return .uint32(try read(UInt32.self, what))
-        case .int32: return .int32(try read(Int32.self, what))
-        case .uint64: return .uint64(try read(UInt64.self, what))
-        case .int64: return .int64(try read(Int64.self, what))
-        case .float32: return .float32(Float(bitPattern: try read(UInt32.self, what)))
-        case .float64: return .float64(Double(bitPattern: try read(UInt64.self, what)))
+        case .uint8: return .uint8(try read(UInt8.self, what()))
+        case .int8: return .int8(try read(Int8.self, what()))
+        case .uint16: return .uint16(try read(UInt16.self, what()))
+        case .int16: return .int16(try read(Int16.self, what()))
+        case .uint32: return .uint32(try read(UInt32.self, what()))
+        case .int32: return .int32(try read(Int32.self, what()))
+        case .uint64: return .uint64(try read(UInt64.self, what()))
+        case .int64: return .int64(try read(Int64.self, what()))
+        case .float32: return .float32(Float(bitPattern: try read(UInt32.self, what())))
+        case .float64: return .float64(Double(bitPattern: try read(UInt64.self, what())))
         case .bool:
-            let raw = try read(UInt8.self, what)
+            let raw = try read(UInt8.self, what())
             guard raw <= 1 else {
-                throw WeightsError(.invalidHeader, "\(path) is corrupt: \(what) is a bool with value \(raw)")
+                throw WeightsError(.invalidHeader, "\(path) is corrupt: \(what()) is a bool with value \(raw)")
             }
             return .bool(raw == 1)
-        case .string: return .string(try readString(what))
+        case .string: return .string(try readString(what()))
         case .array:
             guard depth < GGUFReader.maxArrayDepth else {
-                throw WeightsError(.invalidHeader, "\(path) is corrupt: \(what) nests arrays deeper than \(GGUFReader.maxArrayDepth)")
+                throw WeightsError(.invalidHeader, "\(path) is corrupt: \(what()) nests arrays deeper than \(GGUFReader.maxArrayDepth)")
             }
-            let elementTypeId = try read(UInt32.self, "element type of \(what)")
+            let elementTypeId = try read(UInt32.self, "element type of \(what())")
             guard let elementType = ValueType(rawValue: elementTypeId) else {
-                throw WeightsError(.invalidHeader, "\(path) is corrupt: array \(what) has unknown element type \(elementTypeId)")
+                throw WeightsError(.invalidHeader, "\(path) is corrupt: array \(what()) has unknown element type \(elementTypeId)")
             }
-            let count = try readCount(minBytesEach: elementType.minBytes, "element count of array \(what)")
+            let count = try readCount(minBytesEach: elementType.minBytes, "element count of array \(what())")
             var items: [GGUFValue] = []
             items.reserveCapacity(count)
             for _ in 0..<count {

@@ -1,6 +1,8 @@
 /// One GGUF metadata value. Accessors convert across numeric widths so callers need not care
 /// whether a writer chose u32 or i32 for, say, `llama.context_length`.
-public indirect enum GGUFValue: Sendable, Equatable {
+/// Not `indirect`: Array already boxes nested values, and boxing every element of a 100k-entry
+/// vocab array would cost as many heap allocations.
+public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case uint64(UInt64), int64(Int64), float32(Float), float64(Double), bool(Bool)
     case string(String)

@@ -15,27 +15,23 @@ public enum ModelLocation: Sendable, Equatable {
 }
 
 public enum ModelLocator {
-    /// nil (or the default model's name) -> the default model, fetched once into the cache;
-    /// a folder with config.json -> Hugging Face layout; a .gguf file -> GGUF.
+    /// nil (or one of `DefaultModel.aliases`, unless such a path exists) -> the default model, fetched once into the cache;
+    /// a folder with config.json -> Hugging Face layout; a .gguf file, or a folder holding exactly one, -> GGUF.
     /// Paths may start with `~/`. Nothing is downloaded unless the default model is asked for.
     public static func resolve(_ argument: String?, cacheDirectory: String? = nil) throws -> ModelLocation {
-        guard let argument, !argument.isEmpty, argument != DefaultModel.name else {
-            let cache = cacheDirectory ?? defaultCacheDirectory
-            return .ggufFile(try DefaultModel.ensureCached(cacheDirectory: cache))
-        }
+        guard let argument, !argument.isEmpty else { return try defaultModel(cacheDirectory) }
         let path = absolutePath(expandingTilde(argument))
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            // A local file or folder of the same name wins over the default model's names.
+            if DefaultModel.aliases.contains(argument) { return try defaultModel(cacheDirectory) }
             throw WeightsError(.invalidModelLocation,
                                "model '\(argument)' not found: expected a local folder with config.json and *.safetensors, or a .gguf file (models are not downloaded from the Hugging Face Hub; omit the model argument to use the default \(DefaultModel.name))")
         }
         if isDirectory.boolValue {
             let config = (path as NSString).appendingPathComponent("config.json")
-            guard FileManager.default.fileExists(atPath: config) else {
-                throw WeightsError(.invalidModelLocation,
-                                   "model folder \(path) has no config.json (expected a Hugging Face model folder with config.json and *.safetensors)")
-            }
-            return .huggingFaceFolder(path)
+            if FileManager.default.fileExists(atPath: config) { return .huggingFaceFolder(path) }
+            return try ggufInFolder(path)
         }
         if (path as NSString).lastPathComponent == "config.json" {
             return .huggingFaceFolder((path as NSString).deletingLastPathComponent)
@@ -45,6 +41,26 @@ public enum ModelLocator {
         }
         throw WeightsError(.invalidModelLocation,
                            "model file \(path) is neither a .gguf file nor a config.json; pass a GGUF file or a Hugging Face model folder")
+    }
+
+    /// GGUF repositories ship a folder of .gguf files and no config.json: take the only one.
+    private static func ggufInFolder(_ folder: String) throws -> ModelLocation {
+        let ggufs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.lowercased().hasSuffix(".gguf") }.sorted()
+        switch ggufs.count {
+        case 1:
+            return .ggufFile((folder as NSString).appendingPathComponent(ggufs[0]))
+        case 0:
+            throw WeightsError(.invalidModelLocation,
+                               "model folder \(folder) has no config.json and no .gguf file (expected a Hugging Face model folder with config.json and *.safetensors, or a .gguf file)")
+        default:
+            throw WeightsError(.invalidModelLocation,
+                               "model folder \(folder) has no config.json but several .gguf files (\(ggufs.joined(separator: ", "))); pass the one to use")
+        }
+    }
+
+    private static func defaultModel(_ cacheDirectory: String?) throws -> ModelLocation {
+        .ggufFile(try DefaultModel.ensureCached(cacheDirectory: cacheDirectory ?? defaultCacheDirectory))
     }
 
     /// `$VLLM_CACHE_DIR`, or `~/.cache/swift-vllm`.

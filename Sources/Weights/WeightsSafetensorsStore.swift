@@ -62,8 +62,8 @@ public final class SafetensorsStore: WeightStore, @unchecked Sendable {
 
     public func tensor(_ name: String) throws -> WeightTensor {
         guard let entry = entries[name] else {
-            let where_ = files.count == 1 ? files[0] : "\(files.count) files in \(directory)"
-            throw WeightsError(.missingTensor, "tensor '\(name)' not found in \(where_)")
+            let searched = files.count == 1 ? files[0] : "\(files.count) files in \(directory)"
+            throw WeightsError(.missingTensor, "tensor '\(name)' not found in \(searched)")
         }
         return try entry.tensor()
     }

@@ -44,3 +44,12 @@ final class TokenizerCache: @unchecked Sendable {
         return tokenizer
     }
 }
+
+/// Reads a test-data JSON object (values only; keys here are plain ASCII).
+func readJSONObject(_ path: String) throws -> [String: Any] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw XCTSkip("\(path) is not a JSON object")
+    }
+    return object
+}

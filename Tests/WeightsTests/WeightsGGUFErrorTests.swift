@@ -39,6 +39,11 @@ final class WeightsGGUFErrorTests: XCTestCase {
         assertWeightsError(.badMagic, containing: [path, "\"XGUF\"", "not a GGUF"]) { try openFile() }
     }
 
+    func testBinaryBadMagicIsShownInHex() throws {
+        let (_, openFile) = try open([0x00, 0xFF, 0x10, 0x7F, 3, 0, 0, 0])
+        assertWeightsError(.badMagic, containing: ["00 ff 10 7f"]) { try openFile() }
+    }
+
     func testUnsupportedVersions() throws {
         for version: UInt32 in [1, 4, UInt32(3).byteSwapped] {
             var b = validBuilder()

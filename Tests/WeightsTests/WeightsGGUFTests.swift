@@ -103,9 +103,14 @@ final class WeightsGGUFTests: XCTestCase {
         b.addTensor("q4_1", ne: [32, 3], ggmlType: 3, payload: q41.bytes)
         // 3-D tensor: ne [2, 3, 4] -> shape [4, 3, 2].
         b.addTensor("cube", ne: [2, 3, 4], ggmlType: 0, payload: floatBytes((0..<24).map(Float.init)))
+        b.addTensor("scalar", ne: [], ggmlType: 0, payload: floatBytes([42]))
         let file = try GGUFFile(path: try writeGGUF(b))
 
-        XCTAssertEqual(file.tensorNames, ["f32", "f16", "bf16", "q8", "q4_0", "q4_1", "cube"])
+        XCTAssertEqual(file.tensorNames, ["f32", "f16", "bf16", "q8", "q4_0", "q4_1", "cube", "scalar"])
+        let scalar = try file.tensor("scalar")
+        XCTAssertEqual(scalar.shape, [])
+        XCTAssertEqual(scalar.elementCount, 1)
+        XCTAssertEqual(scalar.bytes.loadUnaligned(as: Float.self), 42)
         XCTAssertEqual(file.dataOffset % 32, 0)
         let f32 = try file.tensor("f32")
         XCTAssertEqual(f32.shape, [2, 3])

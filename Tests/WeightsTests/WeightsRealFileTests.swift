@@ -62,11 +62,23 @@ final class WeightsRealFileTests: XCTestCase {
         XCTAssertEqual(tokens.count, 49152)
         XCTAssertNotNil(m["tokenizer.ggml.merges"]?.strings)
 
+        // Counts and layout cross-checked against an independent Python reader of the same file.
+        XCTAssertEqual(file.version, 3)
+        XCTAssertEqual(file.metadata.count, 33)
+        XCTAssertEqual(file.tensorNames.count, 272)
+        XCTAssertEqual(m["tokenizer.ggml.model"]?.string, "gpt2")
+        XCTAssertEqual(m["tokenizer.ggml.merges"]?.strings?.count, 48900)
+        XCTAssertEqual(m["llama.rope.freq_base"]?.double, 100_000)
         let embedding = try file.tensor("token_embd.weight")
         XCTAssertEqual(embedding.shape, [49152, 576])
-        let query = try file.tensor("blk.0.attn_q.weight")
-        XCTAssertEqual(query.shape, [576, 576])
-        XCTAssertTrue(query.dtype.isQuantized)
+        XCTAssertEqual(embedding.dtype, .q8_0)
+        XCTAssertEqual(embedding.byteCount, 49152 * 576 / 32 * 34)
+        let down = try file.tensor("blk.0.ffn_down.weight")
+        XCTAssertEqual(down.shape, [576, 1536], "ne [1536, 576] reversed to [out, in]")
+        XCTAssertEqual(down.dtype, .q4_1)
+        XCTAssertEqual(try file.tensor("blk.0.attn_k.weight").shape, [192, 576])
+        XCTAssertEqual(try file.tensor("blk.29.attn_norm.weight").dtype, .f32)
+        XCTAssertFalse(file.contains("output.weight"), "embeddings are tied")
         for name in file.tensorNames {
             XCTAssertNoThrow(try file.tensor(name), name)
         }

@@ -90,4 +90,18 @@ final class WeightsSafetensorsTests: XCTestCase {
         XCTAssertEqual(store.tensorNames, ["x", "y"])
         XCTAssertEqual(halfValue(try store.tensor("y").bytes.loadUnaligned(as: UInt16.self)), 1)
     }
+
+    /// The Hugging Face cache links snapshot files to blobs; the links must be followed.
+    func testSymlinkedSnapshotFiles() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let blobs = dir.appendingPathComponent("blobs")
+        let snapshot = dir.appendingPathComponent("snapshot")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        try writeFile(safetensorsBytes([("w", "F32", [2], floatBytes([4, 5]))]), to: blobs.appendingPathComponent("abc123"))
+        try FileManager.default.createSymbolicLink(at: snapshot.appendingPathComponent("model.safetensors"),
+                                                   withDestinationURL: blobs.appendingPathComponent("abc123"))
+        let store = try SafetensorsStore(directory: snapshot.path)
+        XCTAssertEqual(try store.tensor("w").bytes.loadUnaligned(fromByteOffset: 4, as: Float.self), 5)
+    }
 }
