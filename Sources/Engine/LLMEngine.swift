@@ -58,7 +58,7 @@ public final class LLMEngine {
         let bytesPerBlock = bundle.model.kvCacheBytesPerBlock(blockSize: config.blockSize)
         EngineLog.logger.info("""
             KV cache: \(kvCacheTokens) tokens in \(numKVBlocks - 1) blocks of \(config.blockSize) \
-            (\(numKVBlocks * bytesPerBlock >> 20) MiB); maximum concurrency for \(maxModelLen) tokens per \
+            (\((numKVBlocks * bytesPerBlock) >> 20) MiB); maximum concurrency for \(maxModelLen) tokens per \
             request: \(String(format: "%.2f", maxConcurrency))x
             """)
     }
