@@ -86,9 +86,9 @@ public final class OpenAIServer: Sendable {
         let body = try await readJSON(request)
         let plan = try CompletionPlan(body: body, engine: engine, servedModels: configuration.servedModelNames,
                                       limits: configuration.limits)
-        logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), params: plan.params)
+        logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), maxTokens: plan.maxTokens, params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await completeNonStreaming(plan, engine: engine, metrics: metrics))
+            return Response.json(try await completeNonStreaming(plan, engine: engine, metrics: metrics), requestId: plan.id)
         }
         let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
                                                     prompts: plan.prompts, params: plan.params,
@@ -103,9 +103,9 @@ public final class OpenAIServer: Sendable {
         let body = try await readJSON(request)
         let plan = try ChatPlan(body: body, engine: engine, servedModels: configuration.servedModelNames,
                                 limits: configuration.limits)
-        logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], params: plan.params)
+        logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], maxTokens: [plan.maxTokens], params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await chatNonStreaming(plan, engine: engine, metrics: metrics))
+            return Response.json(try await chatNonStreaming(plan, engine: engine, metrics: metrics), requestId: plan.id)
         }
         let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
                                                     prompts: [plan.prompt], params: plan.params,
@@ -119,7 +119,7 @@ public final class OpenAIServer: Sendable {
     func sseResponse(id: String, _ produce: @escaping @Sendable ((String) async throws -> Void) async throws -> Void)
         -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache",
-                                   HTTPField.Name("X-Request-Id")!: id]
+                                   requestIdHeader: id]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var writer = writer
             try await produce { text in
@@ -133,9 +133,9 @@ public final class OpenAIServer: Sendable {
         })
     }
 
-    func logRequest(_ id: String, promptTokens: [Int], params: GenerationParams) {
+    func logRequest(_ id: String, promptTokens: [Int], maxTokens: [Int], params: GenerationParams) {
         guard configuration.logRequests else { return }
-        serverLogger.info("Received request \(id): prompt tokens \(promptTokens), n=\(params.n), max_tokens=\(params.maxTokens.map(String.init) ?? "auto"), temperature=\(params.temperature.map { "\($0)" } ?? "default")")
+        serverLogger.info("Received request \(id): prompt tokens \(promptTokens), n=\(params.n), max_tokens=\(maxTokens), temperature=\(params.temperature.map { "\($0)" } ?? "default")")
     }
 
     func tokenize(_ request: Request) async throws -> Response {
