@@ -188,6 +188,24 @@ final class EngineCoreSamplerTests: XCTestCase {
         XCTAssertEqual(out, [4, 2, 3, 0, 5])
     }
 
+    func testTopKSelectorMatchesSortOnRandomRowsWithTies() {
+        var generator = SeededGenerator(seed: 11)
+        var selector = TopKSelector()
+        var out: [Int32] = []
+        for trial in 0..<40 {
+            let count = 1 + Int(generator.next() % 300)
+            let values: [Float] = (0..<count).map { _ in
+                generator.next() % 10 == 0 ? -.infinity : Float(Int(generator.nextUnitDouble() * 20))
+            }
+            let k = 1 + Int(generator.next() % 40)
+            let expected = values.indices.filter { values[$0] != -.infinity }
+                .sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+                .prefix(k).map(Int32.init)
+            _ = values.withUnsafeBufferPointer { selector.select($0, k: k, into: &out) }
+            XCTAssertEqual(out, Array(expected), "trial \(trial)")
+        }
+    }
+
     func testBrokenLogitsNeverCrash() {
         let rows: [[Float]] = [
             [.nan, 1, .nan, 0.5] + [Float](repeating: -3e38, count: 100),
