@@ -20,6 +20,9 @@ typedef struct {
     int64_t group, m_block, m_blocks; // panels per item, rows per item, row blocks
 } matmul_ctx;
 
+static int vk_quantized_activations = 0;
+void vk_set_quantized_activations(int enabled) { vk_quantized_activations = enabled != 0; }
+
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
 
 static void gemv_task(void *p, int64_t n0, int64_t n1) {
@@ -67,7 +70,11 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    if (m < VK_GEMM_MIN_M) {
+    // Quantized weights always take the panel path, which dequantizes weights to fp32 and keeps the
+    // activations in fp32: results then match a dequantized fp32 reference (transformers) and do not
+    // depend on how many rows share the batch. The 8-bit-activation gemv stays available through
+    // vk_set_quantized_activations for callers that prefer llama.cpp-style speed over exactness.
+    if (m < VK_GEMM_MIN_M && (!is_quantized(wtype) || vk_quantized_activations)) {
         if (is_quantized(wtype)) {
             int64_t nb = k / VK_QK;
             vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));

@@ -50,6 +50,11 @@ void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
 // Quantize fp32 rows into a quantized dtype (used by tests and fixture makers).
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 
+// Quantized weights are multiplied with fp32 activations by default (exact against a dequantized
+// reference, batch invariant). Enabling 8-bit activations (llama.cpp style) speeds up decode of
+// quantized models at the cost of small, batch-size-dependent differences. Process-wide setting.
+void vk_set_quantized_activations(int enabled);
+
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
 // x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
 // Quantized W: with m < 8 rows x is rounded to 8-bit blocks (like ggml's q8 activations) and
