@@ -20,6 +20,7 @@ struct Spec {
     enum Kind { case library, cLibrary, test, executable }
 }
 
+let optimizedInDebug: Set<String> = ["Tokenizer", "Models", "EngineCore", "Engine"]
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let specs: [Spec] = [
     Spec(name: "CKernels", kind: .cLibrary),
@@ -79,7 +80,10 @@ let targets: [Target] = specs.filter { selected.contains($0.name) }.map { spec i
     case .cLibrary:
         return .target(name: spec.name, cSettings: fastC, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")])
     case .library:
-        return .target(name: spec.name, dependencies: deps, resources: spec.resources)
+        // Per-token Swift paths (tokenizer, sampler, scheduler, model glue) are optimized even in debug
+        // builds so that tests and the end-to-end suite run at realistic speed on small CI machines.
+        let settings: [SwiftSetting] = optimizedInDebug.contains(spec.name) ? [.unsafeFlags(["-O"])] : []
+        return .target(name: spec.name, dependencies: deps, resources: spec.resources, swiftSettings: settings)
     case .executable:
         return .executableTarget(name: spec.name, dependencies: deps)
     case .test:
