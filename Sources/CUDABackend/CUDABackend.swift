@@ -1,0 +1,1 @@
+// CUDA backend: loads libvllm_cuda.so at run time
