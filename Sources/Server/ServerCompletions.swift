@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A validated POST /v1/completions request.

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Everything the HTTP layer needs from an inference engine. The real engine is adapted to this in the
@@ -84,19 +85,17 @@ public struct GenerationOutput: Sendable {
     public var textDelta: String
     public var tokenIds: [Int]
     /// One entry per token in `tokenIds` when logprobs were requested.
-    public var logprobs: [TokenLogprob]?
+    public var logprobs: [PositionLogprobs]?
     /// Logprobs of the prompt tokens (first entry nil), sent once.
-    public var promptLogprobs: [TokenLogprob?]?
+    public var promptLogprobs: [PositionLogprobs?]?
     public var finishReason: String?
     /// Matched stop string or stop token id.
     public var stopReason: StopReason?
     public var promptTokenCount: Int
     public var cachedTokenCount: Int
-    /// Seconds the request waited before first being scheduled; set on the first output when known.
-    public var queueTimeSeconds: Double?
 
-    public init(index: Int = 0, textDelta: String, tokenIds: [Int], logprobs: [TokenLogprob]? = nil,
-                promptLogprobs: [TokenLogprob?]? = nil, finishReason: String? = nil, stopReason: StopReason? = nil,
+    public init(index: Int = 0, textDelta: String, tokenIds: [Int], logprobs: [PositionLogprobs]? = nil,
+                promptLogprobs: [PositionLogprobs?]? = nil, finishReason: String? = nil, stopReason: StopReason? = nil,
                 promptTokenCount: Int, cachedTokenCount: Int = 0) {
         self.index = index
         self.textDelta = textDelta
@@ -110,31 +109,8 @@ public struct GenerationOutput: Sendable {
     }
 }
 
-public enum StopReason: Sendable, Equatable {
-    case string(String)
-    case tokenId(Int)
-}
-
-public struct LogprobCandidate: Sendable, Equatable {
-    public var tokenId: Int
-    /// Token text as the model spells it, decoded to a readable string (e.g. " Hello").
-    public var token: String
-    public var logprob: Float
-    public init(tokenId: Int, token: String, logprob: Float) {
-        self.tokenId = tokenId
-        self.token = token
-        self.logprob = logprob
-    }
-}
-
-public struct TokenLogprob: Sendable, Equatable {
-    public var chosen: LogprobCandidate
-    public var top: [LogprobCandidate]
-    public init(chosen: LogprobCandidate, top: [LogprobCandidate]) {
-        self.chosen = chosen
-        self.top = top
-    }
-}
+// Stop reasons and logprob entries reuse the Engine target's value types (`StopReason`, `LogprobCandidate`,
+// `PositionLogprobs`), so adapting the real engine needs no conversion.
 
 /// Errors an engine reports for a request; mapped to HTTP statuses by the server.
 public enum ServingError: Error, Sendable, CustomStringConvertible {
@@ -164,5 +140,27 @@ public struct ServingStats: Sendable, Equatable {
     public var prefixCacheQueries = 0
     public var prefixCacheHits = 0
     public var numPreemptions = 0
+    /// Histograms only the engine can measure (queue, prefill, decode times...), exposed as they are.
+    public var engineHistograms: [HistogramSnapshot] = []
     public init() {}
+}
+
+/// A Prometheus histogram measured elsewhere: bucket upper bounds with cumulative counts.
+public struct HistogramSnapshot: Sendable, Equatable {
+    public var name: String
+    public var help: String
+    public var upperBounds: [Double]
+    /// Observations <= each bound (same length as `upperBounds`).
+    public var cumulativeCounts: [Int]
+    public var sum: Double
+    public var count: Int
+
+    public init(name: String, help: String, upperBounds: [Double], cumulativeCounts: [Int], sum: Double, count: Int) {
+        self.name = name
+        self.help = help
+        self.upperBounds = upperBounds
+        self.cumulativeCounts = cumulativeCounts
+        self.sum = sum
+        self.count = count
+    }
 }

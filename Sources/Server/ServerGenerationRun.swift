@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// An output of one choice, tagged with its position in the response (`prompt index * n + choice index`).
@@ -96,7 +97,6 @@ final class GenerationRun: @unchecked Sendable {
             timing.lastToken = now
             timing.generated += output.tokenIds.count
         }
-        if let queue = output.queueTimeSeconds { metrics?.recordQueueTime(queue) }
         if let reason = output.finishReason {
             finishedChoices.insert(choiceIndex)
             metrics?.recordFinished(reason: reason, promptTokens: output.promptTokenCount,
@@ -128,8 +128,8 @@ final class GenerationRun: @unchecked Sendable {
 struct ChoiceAccumulator {
     var text = ""
     var tokenIds: [Int] = []
-    var logprobs: [TokenLogprob] = []
-    var promptLogprobs: [TokenLogprob?]?
+    var logprobs: [PositionLogprobs] = []
+    var promptLogprobs: [PositionLogprobs?]?
     var finishReason: String?
     var stopReason: StopReason?
 

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Completions-style logprobs: four parallel arrays (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`).
@@ -15,7 +16,7 @@ struct CompletionLogprobsBuilder {
     var isEmpty: Bool { tokens.isEmpty }
 
     /// Prompt tokens for `echo`; the first token has no logprob (null), like vLLM and OpenAI.
-    mutating func appendPrompt(tokenIds: [Int], entries: [TokenLogprob?]?, firstTokenString: String?, topCount: Int) {
+    mutating func appendPrompt(tokenIds: [Int], entries: [PositionLogprobs?]?, firstTokenString: String?, topCount: Int) {
         for (position, _) in tokenIds.enumerated() {
             let entry = entries.flatMap { position < $0.count ? $0[position] : nil }
             if let entry {
@@ -27,7 +28,7 @@ struct CompletionLogprobsBuilder {
         }
     }
 
-    mutating func append(_ entry: TokenLogprob, topCount: Int) {
+    mutating func append(_ entry: PositionLogprobs, topCount: Int) {
         // A dict keyed by token text: duplicates collapse, the sampled token is always present.
         var top: [(String, JSONValue)] = [(entry.chosen.token, .number(entry.chosen.logprob))]
         for candidate in entry.top.prefix(topCount) where !top.contains(where: { $0.0 == candidate.token }) {
@@ -61,7 +62,7 @@ struct CompletionLogprobsBuilder {
 }
 
 /// Chat-style logprobs: `{"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}]}`.
-func chatLogprobsJSON(_ entries: [TokenLogprob], topCount: Int) -> JSONValue {
+func chatLogprobsJSON(_ entries: [PositionLogprobs], topCount: Int) -> JSONValue {
     func bytes(_ token: String) -> JSONValue { .array(Array(token.utf8).map { .number(Int($0)) }) }
     let content: [JSONValue] = entries.map { entry in
         let top: [JSONValue] = entry.top.prefix(topCount).map { candidate in
@@ -75,7 +76,7 @@ func chatLogprobsJSON(_ entries: [TokenLogprob], topCount: Int) -> JSONValue {
 }
 
 /// vLLM's `prompt_logprobs` response field: one dict per prompt position (first null), keyed by token id.
-func promptLogprobsJSON(_ entries: [TokenLogprob?]?) -> JSONValue {
+func promptLogprobsJSON(_ entries: [PositionLogprobs?]?) -> JSONValue {
     guard let entries else { return .null }
     return .array(entries.map { entry in
         guard let entry else { return .null }

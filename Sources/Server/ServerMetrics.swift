@@ -5,7 +5,7 @@ import Prometheus
 /// Per-request timings are recorded by the HTTP layer as it sees outputs; scheduler state is pulled from the
 /// engine at scrape time.
 public final class ServerMetrics: @unchecked Sendable {
-    public let registry = PrometheusCollectorRegistry()
+    public let registry: PrometheusCollectorRegistry
     private let labels: [(String, String)]
     private let lock = NSLock()
 
@@ -23,7 +23,6 @@ public final class ServerMetrics: @unchecked Sendable {
     private let timeToFirstToken: ValueHistogram
     private let interTokenLatency: ValueHistogram
     private let e2eLatency: ValueHistogram
-    private let queueTime: ValueHistogram
     private let requestPromptTokens: ValueHistogram
     private let requestGenerationTokens: ValueHistogram
     private let requestParamsN: ValueHistogram
@@ -51,15 +50,18 @@ public final class ServerMetrics: @unchecked Sendable {
     }
 
     public init(modelName: String, maxModelLen: Int) {
-        labels = [("model_name", modelName), ("engine", "0")]
+        let labels = [("model_name", modelName), ("engine", "0")]
+        let registry = PrometheusCollectorRegistry()
+        self.labels = labels
+        self.registry = registry
         func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, helpText: help), labels: labels)
+            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
         }
         func counter(_ name: String, _ help: String) -> Counter {
-            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, helpText: help), labels: labels)
+            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
         }
         func histogram(_ name: String, _ help: String, _ buckets: [Double]) -> ValueHistogram {
-            registry.makeValueHistogram(descriptor: MetricNameDescriptor(metricName: name, helpText: help),
+            registry.makeValueHistogram(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help),
                                         labels: labels, buckets: buckets)
         }
         running = gauge("vllm:num_requests_running", "Number of requests in model execution batches.")
@@ -77,8 +79,6 @@ public final class ServerMetrics: @unchecked Sendable {
                                       Self.interTokenBuckets)
         e2eLatency = histogram("vllm:e2e_request_latency_seconds",
                                "Histogram of e2e request latency in seconds.", Self.requestLatencyBuckets)
-        queueTime = histogram("vllm:request_queue_time_seconds",
-                              "Histogram of time spent in WAITING phase for request.", Self.requestLatencyBuckets)
         let tokenBuckets = Self.oneTwoFiveBuckets(upTo: maxModelLen)
         requestPromptTokens = histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.",
                                         tokenBuckets)
@@ -94,7 +94,7 @@ public final class ServerMetrics: @unchecked Sendable {
     private func successCounter(_ reason: String) -> Counter {
         if let existing = successByReason[reason] { return existing }
         let counter = registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "vllm:request_success_total",
+            descriptor: MetricNameDescriptor(metricName: "vllm:request_success_total", unitName: "",
                                              helpText: "Count of successfully processed requests."),
             labels: labels + [("finished_reason", reason)])
         successByReason[reason] = counter
@@ -122,7 +122,6 @@ public final class ServerMetrics: @unchecked Sendable {
     }
 
     public func recordInterTokenLatency(_ seconds: Double) { interTokenLatency.record(seconds) }
-    public func recordQueueTime(_ seconds: Double) { queueTime.record(seconds) }
 
     /// Prometheus text exposition, refreshing gauges and counters from an engine snapshot.
     public func render(stats: ServingStats) -> String {
@@ -136,6 +135,19 @@ public final class ServerMetrics: @unchecked Sendable {
         preemptions.increment(by: Int64(max(0, stats.numPreemptions - lastStats.numPreemptions)))
         lastStats = stats
         lock.unlock()
-        return registry.emitToString()
+        var text = registry.emitToString()
+        for histogram in stats.engineHistograms { appendHistogram(histogram, to: &text) }
+        return text
+    }
+
+    private func appendHistogram(_ histogram: HistogramSnapshot, to text: inout String) {
+        let labelText = labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",")
+        text += "# HELP \(histogram.name) \(histogram.help)\n# TYPE \(histogram.name) histogram\n"
+        for (bound, count) in zip(histogram.upperBounds, histogram.cumulativeCounts) {
+            text += "\(histogram.name)_bucket{\(labelText),le=\"\(bound)\"} \(count)\n"
+        }
+        text += "\(histogram.name)_bucket{\(labelText),le=\"+Inf\"} \(histogram.count)\n"
+        text += "\(histogram.name)_sum{\(labelText)} \(histogram.sum)\n"
+        text += "\(histogram.name)_count{\(labelText)} \(histogram.count)\n"
     }
 }

@@ -11,7 +11,7 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = APIError(any: error)
-            if apiError.status.code >= 500 {
+            if apiError.status.code >= 500, apiError.status != .serviceUnavailable {
                 context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
             }
             return apiError.response()

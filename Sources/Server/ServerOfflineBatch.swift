@@ -47,13 +47,13 @@ public enum OfflineBatch {
                 let plan = try ChatPlan(body: stripModel(body), engine: engine, servedModels: served,
                                         limits: RequestLimits())
                 let json = try await chatNonStreaming(plan, engine: engine, metrics: nil)
-                return Result(index: index, json: summarize(index: index, response: json, textKey: "message"),
+                return Result(index: index, json: summarize(index: index, request: body, response: json, textKey: "message"),
                               generatedTokens: json.completionTokens)
             }
             let plan = try CompletionPlan(body: stripModel(body), engine: engine, servedModels: served,
                                           limits: RequestLimits())
             let json = try await completeNonStreaming(plan, engine: engine, metrics: nil)
-            return Result(index: index, json: summarize(index: index, response: json, textKey: "text"),
+            return Result(index: index, json: summarize(index: index, request: body, response: json, textKey: "text"),
                           generatedTokens: json.completionTokens)
         } catch {
             let message = APIError(any: error).message
@@ -68,7 +68,7 @@ public enum OfflineBatch {
         return .object(members.filter { $0.0 != "model" })
     }
 
-    private static func summarize(index: Int, response: JSONValue, textKey: String) -> JSONValue {
+    private static func summarize(index: Int, request: JSONValue, response: JSONValue, textKey: String) -> JSONValue {
         var outputs: [JSONValue] = []
         if case .array(let choices)? = response["choices"] {
             for choice in choices {
@@ -79,7 +79,9 @@ public enum OfflineBatch {
                 outputs.append(.object(members))
             }
         }
-        return .object([("index", .number(index)), ("outputs", .array(outputs)), ("usage", response["usage"] ?? .null)])
+        var members: [(String, JSONValue)] = [("index", .number(index))]
+        if let prompt = request["prompt"] { members.append(("prompt", prompt)) }
+        return .object(members + [("outputs", .array(outputs)), ("usage", response["usage"] ?? .null)])
     }
 }
 

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A prompt ready for the engine: its token ids and, when it came as text, the text itself (for `echo`).
@@ -7,7 +8,7 @@ struct PreparedPrompt: Sendable {
 }
 
 /// A prompt as the client sent it.
-enum PromptInput: Sendable {
+enum ClientPrompt: Sendable {
     case text(String)
     case tokenIds([Int])
 }
@@ -17,7 +18,7 @@ enum PromptInput: Sendable {
 let maxPromptBytesPerToken = 128
 
 /// Parses completions' `prompt`: a string, a list of strings, a list of token ids, or a list of token-id lists.
-func parseCompletionPrompts(_ fields: FieldReader) throws -> [PromptInput] {
+func parseCompletionPrompts(_ fields: FieldReader) throws -> [ClientPrompt] {
     let emptyMessage = "Either prompt or prompt_embeds must be provided and non-empty."
     guard let value = fields.value("prompt") else { throw APIError.badRequest(emptyMessage, param: "prompt") }
     switch value {
@@ -57,7 +58,7 @@ func parseCompletionPrompts(_ fields: FieldReader) throws -> [PromptInput] {
 
 extension ServingEngine {
     /// Tokenizes (or checks) one prompt, refusing hopelessly long texts before tokenizing them.
-    func prepare(_ input: PromptInput, addSpecialTokens: Bool, param: String) throws -> PreparedPrompt {
+    func prepare(_ input: ClientPrompt, addSpecialTokens: Bool, param: String) throws -> PreparedPrompt {
         switch input {
         case .text(let text):
             let byteLimit = maxModelLen * maxPromptBytesPerToken

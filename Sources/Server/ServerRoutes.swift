@@ -86,7 +86,7 @@ public final class OpenAIServer: Sendable {
         let body = try await readJSON(request)
         let plan = try CompletionPlan(body: body, engine: engine, servedModels: configuration.servedModelNames,
                                       limits: configuration.limits)
-        logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), params: plan.params)
+        logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), maxTokens: plan.maxTokens, params: plan.params)
         if !plan.stream.stream {
             return Response.json(try await completeNonStreaming(plan, engine: engine, metrics: metrics))
         }
@@ -103,7 +103,7 @@ public final class OpenAIServer: Sendable {
         let body = try await readJSON(request)
         let plan = try ChatPlan(body: body, engine: engine, servedModels: configuration.servedModelNames,
                                 limits: configuration.limits)
-        logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], params: plan.params)
+        logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], maxTokens: [plan.maxTokens], params: plan.params)
         if !plan.stream.stream {
             return Response.json(try await chatNonStreaming(plan, engine: engine, metrics: metrics))
         }
@@ -133,9 +133,9 @@ public final class OpenAIServer: Sendable {
         })
     }
 
-    func logRequest(_ id: String, promptTokens: [Int], params: GenerationParams) {
+    func logRequest(_ id: String, promptTokens: [Int], maxTokens: [Int], params: GenerationParams) {
         guard configuration.logRequests else { return }
-        serverLogger.info("Received request \(id): prompt tokens \(promptTokens), n=\(params.n), max_tokens=\(params.maxTokens.map(String.init) ?? "auto"), temperature=\(params.temperature.map { "\($0)" } ?? "default")")
+        serverLogger.info("Received request \(id): prompt tokens \(promptTokens), n=\(params.n), max_tokens=\(maxTokens), temperature=\(params.temperature.map { "\($0)" } ?? "default")")
     }
 
     func tokenize(_ request: Request) async throws -> Response {

@@ -85,7 +85,7 @@ struct EngineOptions: ParsableArguments {
 /// "2GiB" -> 2147483648. Plain numbers are bytes; K/M/G are decimal, KiB/MiB/GiB binary (like vLLM).
 func parseByteSize(_ text: String) throws -> Int {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
-    let units: [(String, Double)] = [("kib", 1024), ("mib", 1 << 20), ("gib", 1 << 30), ("tib", 1 << 40),
+    let units: [(String, Double)] = [("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776),
                                      ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12),
                                      ("k", 1e3), ("m", 1e6), ("g", 1e9), ("t", 1e12), ("b", 1)]
     let lower = trimmed.lowercased()

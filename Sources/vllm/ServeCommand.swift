@@ -8,15 +8,14 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a model over an OpenAI-compatible HTTP API.",
         discussion: """
-            Starts an HTTP server with /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize,
-            /health, /version and /metrics. Without MODEL the default SmolLM2-135M-Instruct GGUF is used
-            (downloaded once into ~/.cache/swift-vllm, or $VLLM_CACHE_DIR).
-            SIGTERM/SIGINT drain in-flight requests (up to --shutdown-timeout seconds) and exit 0.
+            Routes: /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /health, \
+            /version, /metrics. Without MODEL the default SmolLM2-135M-Instruct GGUF is used (downloaded once \
+            into ~/.cache/swift-vllm, or $VLLM_CACHE_DIR). SIGTERM/SIGINT stop accepting requests, let \
+            in-flight ones finish (up to --shutdown-timeout seconds) and exit 0.
 
-            Example:
-              vllm serve --port 8000
-              curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
-                -d '{"messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 32}'
+            Example: vllm serve --port 8000, then
+            curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
+            -d '{"messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 32}'
             """)
 
     @Argument(help: "Model folder (Hugging Face layout) or .gguf file. Default: SmolLM2-135M-Instruct.")
@@ -68,7 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init) ?? .info
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             return handler
         }
         let logger = Logger(label: "vllm.serve")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Logging
 import Server
@@ -13,7 +14,53 @@ struct LoadedServingEngine {
     var shutdown: @Sendable () async -> Void
 }
 
+extension EngineOptions {
+    func engineConfig(model: String?, servedModelName: String?) throws -> EngineConfig {
+        _ = try chatTemplateSource() // validates the file or inline text early, with a clear message
+        var config = EngineConfig(model: model)
+        config.servedModelName = servedModelName
+        config.maxModelLen = maxModelLen
+        config.maxNumSeqs = maxNumSeqs
+        config.maxNumBatchedTokens = maxNumBatchedTokens
+        config.blockSize = blockSize
+        config.kvCacheMemoryBytes = kvCacheMemory
+        config.enablePrefixCaching = prefixCaching
+        config.seed = seed
+        config.chatTemplate = chatTemplate
+        config.generationConfig = generationConfig
+        config.maxWaitingRequests = maxWaitingRequests
+        config.threads = threads
+        return config
+    }
+}
+
+/// Loads the model with a progress line on stderr and wraps the engine for the server.
 func loadServingEngine(model: String?, options: EngineOptions, servedModelName: String?, logger: Logger) throws
     -> LoadedServingEngine {
-    throw ValidationError("the inference engine is not available in this build yet")
+    let names = (servedModelName ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty }
+    let config = try options.engineConfig(model: model, servedModelName: names.first)
+    let started = Date()
+    FileHandle.standardError.write(Data("Loading model \(model ?? "(default SmolLM2-135M-Instruct)") ...\n".utf8))
+    let engine: AsyncLLMEngine
+    do {
+        engine = try AsyncLLMEngine.load(config)
+    } catch {
+        throw ValidationError("could not load the model: \(error)")
+    }
+    FileHandle.standardError.write(Data(String(format: "Model loaded in %.2f s\n", Date().timeIntervalSince(started)).utf8))
+    let effective = engine.config
+    let kvTokens = engine.numKVBlocks * effective.blockSize
+    let summary = "max_num_seqs=\(effective.maxNumSeqs) max_num_batched_tokens=\(effective.maxNumBatchedTokens) "
+        + "block_size=\(effective.blockSize) kv_cache_blocks=\(engine.numKVBlocks) (KV cache size: \(kvTokens) tokens; "
+        + "maximum concurrency for \(engine.maxModelLen) tokens per request: "
+        + String(format: "%.2fx", Double(kvTokens) / Double(max(engine.maxModelLen, 1)))
+        + ") prefix_caching=\(effective.enablePrefixCaching) seed=\(effective.seed) generation_config=\(effective.generationConfig) "
+        + "max_waiting_requests=\(effective.maxWaitingRequests.map(String.init) ?? "unbounded") "
+        + "threads=\(effective.threads.map(String.init) ?? "all cores")"
+        + (engine.chatTemplate == nil ? " chat_template=none (\(engine.chatTemplateError ?? "no template"))" : "")
+    let served = names.isEmpty ? [engine.modelName] : names
+    return LoadedServingEngine(engine: AsyncEngineServing(engine: engine), servedModelNames: served,
+                               modelPath: model ?? engine.modelName, engineSummary: summary,
+                               shutdown: { await engine.shutdown(drainTimeout: 0) })
 }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 @testable import Server
 
@@ -66,13 +67,13 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
         Int(UInt8(ascii: "a")) + (position + choice) % 26
     }
 
-    private static func logprob(_ id: Int) -> TokenLogprob {
+    private static func logprob(_ id: Int) -> PositionLogprobs {
         let token = String(decoding: [UInt8(id)], as: UTF8.self)
         let other = id == Int(UInt8(ascii: "z")) ? Int(UInt8(ascii: "a")) : id + 1
-        return TokenLogprob(chosen: LogprobCandidate(tokenId: id, token: token, logprob: -0.5),
-                            top: [LogprobCandidate(tokenId: id, token: token, logprob: -0.5),
+        return PositionLogprobs(chosen: LogprobCandidate(tokenId: id, token: token, logprob: -0.5, rank: 1),
+                            top: [LogprobCandidate(tokenId: id, token: token, logprob: -0.5, rank: 1),
                                   LogprobCandidate(tokenId: other, token: String(decoding: [UInt8(other)], as: UTF8.self),
-                                                   logprob: -1.5)])
+                                                   logprob: -1.5, rank: 2)])
     }
 
     func generate(requestId: String, promptTokenIds: [Int], params: GenerationParams, priority: Int) throws
@@ -85,6 +86,9 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
         let hang = hangAfterTokens
         let fail = failMidStream
         return AsyncThrowingStream { continuation in
+            continuation.onTermination = { [weak self] termination in
+                if case .cancelled = termination { self?.abort(requestId: requestId) }
+            }
             for choice in 0..<params.n {
                 for position in 0..<maxTokens {
                     if let hang, position >= hang { break }
@@ -102,7 +106,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                         finish = "stop"
                         stopReason = .tokenId(id)
                     }
-                    var promptLogprobs: [TokenLogprob?]?
+                    var promptLogprobs: [PositionLogprobs?]?
                     if position == 0, params.promptLogprobs != nil {
                         promptLogprobs = promptTokenIds.enumerated().map { $0 == 0 ? nil : Self.logprob(min($1, 255)) }
                     }
@@ -110,7 +114,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                         index: choice, textDelta: delta, tokenIds: [id],
                         logprobs: params.logprobs == nil ? nil : [Self.logprob(id)], promptLogprobs: promptLogprobs,
                         finishReason: finish, stopReason: stopReason, promptTokenCount: promptTokenIds.count,
-                        cachedTokenCount: 0, queueTimeSeconds: position == 0 ? 0.001 : nil))
+                        cachedTokenCount: 0))
                     if fail {
                         continuation.finish(throwing: ServingError.internalFailure("Injected engine failure."))
                         return
@@ -119,9 +123,6 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                 }
             }
             if hang == nil { continuation.finish() }
-            continuation.onTermination = { [weak self] termination in
-                if case .cancelled = termination { self?.abort(requestId: requestId) }
-            }
         }
     }
 }

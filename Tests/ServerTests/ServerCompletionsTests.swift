@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import XCTest
 @testable import Server
@@ -40,9 +41,9 @@ final class ServerCompletionsTests: XCTestCase {
                                                    #"{"prompt": ["ab", "cde"], "n": 2, "max_tokens": 2, "temperature": 0.5}"#)
             XCTAssertEqual(result.status, .ok)
             let choices = try XCTUnwrap(result.json?["choices"]?.arrayValue)
-            XCTAssertEqual(choices.map { $0["index"] }, [0, 1, 2, 3])
-            XCTAssertEqual(choices.map { $0["text"] }, ["ab", "bc", "ab", "bc"])
-            XCTAssertEqual(result.json?.path("usage", "prompt_tokens"), 3 + 4)
+            XCTAssertEqual(choices.map { $0["index"]?.intValue }, [0, 1, 2, 3])
+            XCTAssertEqual(choices.map { $0["text"]?.stringValue }, ["ab", "bc", "ab", "bc"])
+            XCTAssertEqual(result.json?.path("usage", "prompt_tokens")?.intValue, 3 + 4)
             XCTAssertEqual(result.json?.path("usage", "completion_tokens"), 8)
             XCTAssertEqual(engine.started.count, 2)
             XCTAssertEqual(engine.started.first?.params.n, 2)
@@ -98,7 +99,7 @@ final class ServerCompletionsTests: XCTestCase {
     func testLogprobsWithEchoHaveNullFirstEntryAndOffsets() async throws {
         try await withTestServer { client, engine in
             let result = try await client.postJSON(
-                "/v1/completions", #"{"prompt": [104, 105], "max_tokens": 2, "logprobs": 1, "echo": true}"#)
+                "/v1/completions", #"{"prompt": [104, 105], "max_tokens": 2, "logprobs": 2, "echo": true}"#)
             XCTAssertEqual(result.status, .ok, result.text)
             let choice = try XCTUnwrap(result.json?.path("choices", 0))
             XCTAssertEqual(choice["text"], "hiab")
@@ -108,9 +109,9 @@ final class ServerCompletionsTests: XCTestCase {
             XCTAssertEqual(logprobs.path("top_logprobs", 0), .null)
             XCTAssertEqual(logprobs.path("token_logprobs", 2)?.doubleValue, -0.5)
             XCTAssertEqual(logprobs["text_offset"], .array([0, 1, 2, 3]))
-            // logprobs=1: the sampled token plus one alternative.
+            // logprobs=2: the top two (the sampled token is one of them here).
             XCTAssertEqual(logprobs.path("top_logprobs", 2), .object([("a", -0.5), ("b", -1.5)]))
-            XCTAssertEqual(engine.started.first?.params.promptLogprobs, 1)
+            XCTAssertEqual(engine.started.first?.params.promptLogprobs, 2)
         }
     }
 

@@ -88,6 +88,9 @@ final class ServerRoutesTests: XCTestCase {
         engine.currentStats.prefixCacheQueries = 100
         engine.currentStats.prefixCacheHits = 40
         engine.currentStats.numPreemptions = 1
+        engine.currentStats.engineHistograms = [HistogramSnapshot(
+            name: "vllm:request_queue_time_seconds", help: "Queue time.", upperBounds: [0.5, 1],
+            cumulativeCounts: [1, 2], sum: 1.25, count: 2)]
         try await withTestServer(engine: engine) { client, _ in
             _ = try await client.postJSON("/v1/completions", #"{"prompt": "a", "max_tokens": 3}"#)
             _ = try await client.postJSON("/v1/completions", #"{"prompt": "a", "max_tokens": 3, "stop": "b"}"#)
@@ -111,6 +114,9 @@ final class ServerRoutesTests: XCTestCase {
                 "vllm:e2e_request_latency_seconds_count{\(labels)} 2",
                 "vllm:inter_token_latency_seconds_count{\(labels)} 3",
                 "vllm:request_queue_time_seconds_count{\(labels)} 2",
+                "vllm:request_queue_time_seconds_bucket{\(labels),le=\"0.5\"} 1",
+                "vllm:request_queue_time_seconds_bucket{\(labels),le=\"+Inf\"} 2",
+                "# TYPE vllm:request_queue_time_seconds histogram",
                 "# TYPE vllm:prompt_tokens_total counter",
                 "# TYPE vllm:num_requests_running gauge",
             ] {
