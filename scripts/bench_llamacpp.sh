@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's llama-server OUTSIDE the repository, for side-by-side benchmarks (scripts/bench_compare.sh).
-# Source: the llama.cpp copy vendored in the llama-cpp-python sdist from PyPI (the only reachable source).
+# Source: the llama.cpp copy vendored in the llama-cpp-python sdist from PyPI (the only reachable source);
+# --no-binary only for that package, so that its build tools come as wheels rather than being compiled.
 # Usage: scripts/bench_llamacpp.sh [BUILD_DIR]     (default $LLAMACPP_BUILD_DIR or /work/llamacpp-build)
 # Prints the path of the llama-server binary on its last line. Does nothing when the binary exists already.
 # JOBS=N sets build parallelism (default 2).
@@ -22,7 +23,7 @@ fi
 
 sdist=$(ls sdist/llama_cpp_python-*.tar.gz 2>/dev/null | head -n1 || true)
 if [ -z "$sdist" ]; then
-    pip download --no-deps --no-binary :all: llama-cpp-python -d sdist >&2
+    pip download --no-deps --no-binary llama-cpp-python llama-cpp-python -d sdist >&2
     sdist=$(ls sdist/llama_cpp_python-*.tar.gz | head -n1)
 fi
 source_dir="$build_root/src"
