@@ -83,7 +83,10 @@ let targets: [Target] = specs.filter { selected.contains($0.name) }.map { spec i
     case .executable:
         return .executableTarget(name: spec.name, dependencies: deps)
     case .test:
-        return .testTarget(name: spec.name, dependencies: deps)
+        // Fixture files are read at run time through #filePath, not bundled as resources.
+        let fixtures = "\(Context.packageDirectory)/Tests/\(spec.name)/Fixtures"
+        let exclude = FileManager.default.fileExists(atPath: fixtures) ? ["Fixtures"] : []
+        return .testTarget(name: spec.name, dependencies: deps, exclude: exclude)
     }
 }
 

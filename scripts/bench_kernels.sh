@@ -2,6 +2,7 @@
 # Kernel micro-benchmark: matmul throughput at the Qwen2.5-0.5B / SmolLM2-135M shapes, plus a
 # matmul-only estimate of a whole forward pass (distinct weights per layer, so decode reads DRAM).
 # Usage: scripts/bench_kernels.sh [threads] [dtype ...]      (dtypes: f32 f16 bf16 q8_0 q4_0 q4_1)
+# VK_BENCH_MICRO=1: per-call best/median timings of single matmuls (robust on a busy machine).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
 # Brief on purpose: the machine's cores are shared. Prints numbers, asserts nothing.
 set -euo pipefail
@@ -115,6 +116,45 @@ static void run_model(const model *md, vk_dtype t, const char *tname) {
     free(y);
 }
 
+static double wall(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static int cmp_double(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+
+// Short timed calls, best and median of many: robust when neighbours steal the cores.
+static void run_micro(vk_dtype t, const char *tname) {
+    enum { MATS = 8, CALLS = 160 };
+    const int64_t n = 4864, k = 896, M = 512;
+    void *w[MATS];
+    for (int i = 0; i < MATS; i++) w[i] = make_weights(t, n, k);
+    float *x = aligned_alloc(64, M * n * 4), *y = aligned_alloc(64, M * n * 4);
+    for (int64_t i = 0; i < M * n; i++) x[i] = (float)(i % 13) * 0.1f - 0.6f;
+    double times[CALLS];
+    for (int r = 0; r < CALLS; r++) {
+        double a = wall();
+        vk_matmul(y, x, 1, k, w[r % MATS], t, n);
+        times[r] = wall() - a;
+    }
+    qsort(times, CALLS, sizeof(double), cmp_double);
+    double bytes = (double)vk_row_bytes(t, k) * n;
+    printf("%-5s decode  m=1   n=%lld k=%lld: best %.1f GB/s, median %.1f GB/s\n", tname, (long long)n, (long long)k,
+           bytes / times[0] * 1e-9, bytes / times[CALLS / 2] * 1e-9);
+    int64_t shapes[3][2] = {{896, 896}, {4864, 896}, {896, 4864}};
+    for (int s = 0; s < 3; s++) {
+        int64_t sn = shapes[s][0], sk = shapes[s][1];
+        double best = 1e9;
+        for (int r = 0; r < 7; r++) {
+            double a = wall();
+            vk_matmul(y, x, 64, sk, w[r % MATS], t, sn); // 64 rows: short enough to dodge preemption
+            double dt = wall() - a;
+            best = dt < best ? dt : best;
+        }
+        printf("%-5s prefill m=64 n=%lld k=%lld: best %.1f GFLOP/s\n", tname, (long long)sn, (long long)sk,
+               2.0 * 64 * sn * sk / best * 1e-9);
+    }
+    for (int i = 0; i < MATS; i++) free(w[i]);
+    free(x);
+    free(y);
+}
+
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0;
     vk_init(threads);
@@ -127,7 +167,8 @@ int main(int argc, char **argv) {
         const char *which = argv[a];
         for (int t = 0; t < 6; t++) {
             if (strcmp(which, names[t]) != 0) continue;
-            run_model(&models[strcmp(names[t], "q4_1") == 0 ? 1 : 0], (vk_dtype)t, names[t]);
+            if (getenv("VK_BENCH_MICRO")) run_micro((vk_dtype)t, names[t]);
+            else run_model(&models[strcmp(names[t], "q4_1") == 0 ? 1 : 0], (vk_dtype)t, names[t]);
         }
     }
     return 0;

@@ -48,6 +48,9 @@ MODELS = {
 NEW_ROPE_FORMAT = {"llama_tied", "llama_rope_linear", "qwen3"}
 # Models that also get a GGUF twin (same weights, llama.cpp layout).
 GGUF_TWINS = {"llama_untied": "llama", "llama_rope_llama3": "llama", "qwen2": "qwen2"}
+# Quantized GGUF variants (own reference logits, from the dequantized weights).
+QUANTIZED_TWINS = {"llama_untied": ("llama", ["Q8_0", "Q4_0"]), "qwen2": ("qwen2", ["Q4_1"])}
+SEEDS = {name: seed for seed, name in enumerate(MODELS)}
 
 
 def randomize(model, seed):
@@ -96,7 +99,7 @@ def save_hf(model, folder, legacy_rope_fields):
     save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
 
 
-def save_reference(model, folder, seed):
+def save_reference(model, folder, seed, file_name="reference.json"):
     generator = torch.Generator().manual_seed(seed + 1000)
     ids = torch.randint(3, VOCAB, (SEQUENCE_LENGTH,), generator=generator)
     ids[0] = 1
@@ -104,7 +107,7 @@ def save_reference(model, folder, seed):
         logits = model(ids[None, :]).logits[0].float().numpy()
     reference = dict(token_ids=ids.tolist(), positions=list(range(SEQUENCE_LENGTH)),
                      logits=[[float(np.float32(x)) for x in row] for row in logits])
-    with open(os.path.join(folder, "reference.json"), "w") as f:
+    with open(os.path.join(folder, file_name), "w") as f:
         json.dump(reference, f, separators=(",", ":"))
 
 
@@ -134,11 +137,30 @@ def llama3_freq_factors(config):
     return np.array(factors, dtype=np.float32)
 
 
-def save_gguf(model, folder, arch):
+def save_gguf(model, folder, arch, qtype=None):
+    """Writes Fixtures/gguf/<name>[_<qtype>].gguf. With `qtype` ("Q8_0", "Q4_1", ...) every matrix is
+    quantized, the model's own weights are replaced by the dequantized values, and a reference.json
+    for those weights is written beside the GGUF."""
     import gguf
     config = model.config
     os.makedirs(os.path.join(OUT, "gguf"), exist_ok=True)
-    writer = gguf.GGUFWriter(os.path.join(OUT, "gguf", os.path.basename(folder) + ".gguf"), arch)
+    stem = os.path.basename(folder) + (f"_{qtype.lower()}" if qtype else "")
+    writer = gguf.GGUFWriter(os.path.join(OUT, "gguf", stem + ".gguf"), arch)
+    quant = getattr(gguf.GGMLQuantizationType, qtype) if qtype else None
+    dequantized = {}
+
+    def add(name, hf_name, value, heads=None):
+        if quant is not None and value.ndim == 2:
+            packed = gguf.quants.quantize(value, quant)
+            dequantized[hf_name] = gguf.quants.dequantize(packed, quant).reshape(value.shape)
+            if heads:
+                packed = permute_for_interleaved_rope(packed, heads)
+            writer.add_tensor(name, np.ascontiguousarray(packed), raw_shape=packed.shape, raw_dtype=quant)
+        else:
+            if heads:
+                value = permute_for_interleaved_rope(value, heads)
+            writer.add_tensor(name, np.ascontiguousarray(value))
+
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     writer.add_context_length(config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
@@ -159,10 +181,10 @@ def save_gguf(model, folder, arch):
                "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
                "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                "mlp.down_proj": "ffn_down"}
-    writer.add_tensor("token_embd.weight", state["model.embed_tokens.weight"])
-    writer.add_tensor("output_norm.weight", state["model.norm.weight"])
+    add("token_embd.weight", "model.embed_tokens.weight", state["model.embed_tokens.weight"])
+    add("output_norm.weight", "model.norm.weight", state["model.norm.weight"])
     if not config.tie_word_embeddings:
-        writer.add_tensor("output.weight", state["lm_head.weight"])
+        add("output.weight", "lm_head.weight", state["lm_head.weight"])
     if rope_parameters(config).get("rope_type") == "llama3":
         writer.add_tensor("rope_freqs.weight", llama3_freq_factors(config))
     for layer in range(config.num_hidden_layers):
@@ -176,15 +198,22 @@ def save_gguf(model, folder, arch):
                 if short.startswith(hf):
                     target = gg + short[len(hf):]
                     break
+            heads = None
             if arch == "llama" and short == "self_attn.q_proj.weight":
-                value = permute_for_interleaved_rope(value, config.num_attention_heads)
+                heads = config.num_attention_heads
             if arch == "llama" and short == "self_attn.k_proj.weight":
-                value = permute_for_interleaved_rope(value, config.num_key_value_heads)
-            writer.add_tensor(f"blk.{layer}.{target}", np.ascontiguousarray(value))
+                heads = config.num_key_value_heads
+            add(f"blk.{layer}.{target}", key, value, heads)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+    if quant is not None:
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if name in dequantized:
+                    parameter.copy_(torch.from_numpy(dequantized[name]))
+        save_reference(model, os.path.join(OUT, "gguf"), SEEDS[os.path.basename(folder)], stem + ".reference.json")
 
 
 SMOLLM2_PROMPTS = [
@@ -240,6 +269,8 @@ def main():
         save_reference(model, folder, seed)
         if name in GGUF_TWINS:
             save_gguf(model, folder, GGUF_TWINS[name])
+        for qtype in QUANTIZED_TWINS.get(name, (None, []))[1]:
+            save_gguf(model, folder, QUANTIZED_TWINS[name][0], qtype)  # changes model weights: keep last
         size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
         print(f"{name}: {size // 1024} KB")
 

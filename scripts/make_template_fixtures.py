@@ -4,7 +4,9 @@ configured as transformers' apply_chat_template does, and writes the expected ou
 Tests/ChatTemplateTests compare against byte for byte.
 
 Usage (from the repo root):  python3 scripts/make_template_fixtures.py
-Needs only `jinja2` (pip install jinja2). Output: Tests/ChatTemplateTests/Fixtures/{conversations,expected}.json
+Needs only `jinja2` (pip install jinja2; fixtures were made with 3.1.6). Output in Tests/ChatTemplateTests/Fixtures:
+conversations.json (inputs), expected.json (per template and conversation: output, or error and whether it came
+from raise_exception) and features.json (one-feature snippets with their output or error).
 """
 import json
 import os
@@ -103,6 +105,21 @@ CONVERSATIONS = [
      "tools": [WEATHER_TOOL], "add_generation_prompt": True},
     {"name": "tool_call_string_args", "messages": tool_call_turn("{\"city\": \"Paris\"}", ""),
      "tools": [WEATHER_TOOL], "add_generation_prompt": True},
+    {"name": "parallel_calls_reasoning", "messages": [
+        {"role": "system", "content": "Use tools when useful."},
+        {"role": "user", "content": "Weather in Oslo and Rome?"},
+        {"role": "assistant", "content": "Checking both.", "reasoning_content": "Two cities, two calls.",
+         "tool_calls": [
+             {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+             {"id": "call_b", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}}]},
+        {"role": "tool", "tool_call_id": "call_a", "name": "get_weather", "content": "-3 C"},
+        {"role": "tool", "tool_call_id": "call_b", "name": "get_weather", "content": "18 C"},
+        {"role": "assistant", "content": "<think>compare</think>Oslo -3 C, Rome 18 C."},
+        {"role": "user", "content": "Thanks"}],
+     "tools": [WEATHER_TOOL], "add_generation_prompt": True},
+    {"name": "content_parts", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Describe"}, {"type": "text", "text": "briefly."}]}],
+     "add_generation_prompt": True},
 ]
 
 
@@ -193,6 +210,31 @@ FEATURE_CASES = [
     ("{{ 'x' | no_such_filter }}", {}),
     ("{% for x in none %}{% endfor %}", {}),
     ("{{ strftime_now('%Y-%m-%d %H:%M:%S %b %d %A') }}", {}),
+    # second batch: numeric printing, formatting and edge cases
+    ("{{ 10 / 3 }} {{ 1e300 * 1e10 }} {{ 0.000123 }} {{ 1.5e-10 }} {{ 100000000000000000.0 }} {{ 2 ** 3 ** 2 }} {{ 2 * 3 ** 2 }} {{ true + 1 }} {{ 'x' * -1 }}|", {}),
+    ("{{ '%.2f|%5s|%-5s|%d%%' % (3.14159, 'a', 'b', 7) }} {{ '{:.2f}'.format(1.5) }} {{ '{0}-{0}'.format('x') }} {{ '{n}!'.format(n=3) }}", {}),
+    ("{{ 1.5 | int }} {{ -1.5 | int }} {{ 'abc' | float }} {{ '0x1A' | int(base=16) }} {{ 'z' | int(5) }} {{ none | string }}|{{ nothing | string }}|", {}),
+    ("{{ range(3) | list }} {{ range(0, 10, 3) | list }} {{ range(5, 0, -2) | list }} {{ [1, 2, 3] | sum / 3 }} {{ [] | max }}|{{ 3 is divisibleby(3) }}", {}),
+    ("{{ ['\\u200b', '\\x00', '\u00e9', 'tab\\t'] }} {{ 'abcdef'[4:1:-1] }} {{ 'abcdef'[-2:] }} {{ [1, 2, 3][5:] }} {{ [1, 2, 3][-5:2] }}", {}),
+    ("{{ d | dictsort(true) }} {{ xs | map('upper') | list }} {{ users | join(', ', attribute='n') }} {{ [3, 1, 2] | sort(reverse=true) }}", {"d": {"b": 1, "B": 2, "a": 3}, "xs": ["a", "b"], "users": [{"n": "x"}, {"n": "y"}]}),
+    ("{{ 'multi' 'concat' }} {{ \"double \\\"quoted\\\" \" ~ 'single \\'q\\'' }} {{ 'ß'.upper() }} {{ 'hello world' | capitalize }} {{ '  '.join(['a', 'b']) }} {{ 'a b c'.split(none, 1) }}", {}),
+    ("{% macro m() %}[{{ caller('arg') }}]{% endmacro %}{% call(x) m() %}got {{ x }}{% endcall %}{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% endfor %}", {}),
+    ("{{ (x or {}).get('a', 'none') }} {{ x is mapping and x.a is defined }} {% if y is not string and y is iterable %}iter{% endif %} {{ x | length }} {{ [x] | tojson }}", {"x": {}, "y": [1]}),
+    ("{% for i in range(2) %}\n  {%- for j in range(2) %}\n    {{ i }}{{ j }}\n  {%- endfor %}\n{% endfor %}\nend", {}),
+    ("<{% if true %}\n\t{% if true %}  x  {% endif %}\n{% endif %}>\n  text {% if true %}kept{% endif %}\n\t{# c #}\n{{- ' after' }}", {}),
+    ("{% for m in msgs %}{% set role = m.role %}{% if loop.first and role == 'system' %}{% continue %}{% endif %}{{ role }}:{{ m.content | trim }}|{% endfor %}", {"msgs": [{"role": "system", "content": " s "}, {"role": "user", "content": " u\n"}]}),
+    ("{{ [1, 2] | tojson(indent='\\t') }} {{ {'k': (1, 2)} | tojson }} {{ 'a\\nb' | indent(4, first=true) }} {{ '<x>' | e | length }}", {}),
+    ("{{ xs[0].content[0].text }} {{ xs | selectattr('role', 'in', ['user', 'tool']) | list | length }} {{ xs | map(attribute='role') | unique | list }}", {"xs": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}, {"role": "tool", "content": "t"}, {"role": "user", "content": "u"}]}),
+    ("{% set ns = namespace(found=false) %}{% for x in [1, 2, 3] %}{% if x == 2 %}{% set ns.found = true %}{% break %}{% endif %}{% endfor %}{{ ns.found }} {{ ns }}", {}),
+    ("{{ 'abc' | first }}{{ {'k': 1} | first }}{{ 1 if none is none }} {{ 5 is lt 7 }} {{ 'x' is in 'xyz' }} {{ none is sameas none }} {{ x is callable }}", {"x": 1}),
+    ("{{ 3 % 0 }}", {}),
+    ("{{ 'a' < 1 }}", {}),
+    ("{{ [1][2] }}|{{ [1][2] is defined }}|{{ 'abc'[10] is defined }}", {}),
+    ("{{ x.y.z }}", {"x": {"y": None}}),
+    ("{{ x | join(',') }}", {"x": [1, None, "a"]}),
+    ("{{ ','.join([1, 2]) }}", {}),
+    ("{% for x in [1, 1, 2, 2, 1] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}", {}),
+    ("{{ s }}|{{ s == '\u00e9' }}|{{ s | length }}|{{ s[::-1] }}|{{ s[0] }}|{{ 'é' in s }}|{{ s | list }}", {"s": "e\u0301"}),
 ]
 
 

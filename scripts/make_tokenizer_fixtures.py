@@ -3,6 +3,7 @@
 Hugging Face `tokenizers` package for the tokenizers in ../shared/assets (and the SmolLM2 GGUF when cached).
 
 Usage: pip install tokenizers gguf; python3 scripts/make_tokenizer_fixtures.py
+       python3 scripts/make_tokenizer_fixtures.py --bench [OUT.txt]   # 1 MB mixed text + HF single-thread encode timings
 """
 import json
 import os
@@ -176,7 +177,8 @@ def make_variants():
         tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
         tok.add_tokens([AddedToken("[rs]", rstrip=True, normalized=False),
                         AddedToken("word", single_word=True, normalized=False),
-                        AddedToken("<|im_end|>", special=False, normalized=False)])
+                        AddedToken("<|im_end|>", special=False, normalized=False),
+                        AddedToken("<pad>", special=False, normalized=True)])
 
     def metaspace_first(tok):
         tok.normalizer = None
@@ -211,7 +213,8 @@ def make_variants():
 
     variants = {"flags": flags, "metaspace_first": metaspace_first, "metaspace_split": metaspace_split,
                 "splitters": splitters, "whitespace_digits": whitespace_digits, "whitespace_split_bert": whitespace_split_bert}
-    corpus = CORPUS + ["a<mask>b  <mask> c[rs]   d word words sword word.", "x-y-z--w xx.. ...x", "<|im_end|>  hi <|im_end|>"]
+    corpus = CORPUS + ["a<mask>b  <mask> c[rs]   d word words sword word.", "x-y-z--w xx.. ...x", "<|im_end|>  hi <|im_end|>",
+                       "<pad>hello <pad> <pad><pad>x", "hi<pad>"]
     result = {}
     for name, modify in variants.items():
         tok = Tokenizer.from_file(base_path)
@@ -231,6 +234,61 @@ def make_variants():
     print(f"wrote {len(variants)} variants to {VARIANTS_OUT}", file=sys.stderr)
 
 
+def bench_corpus():
+    """~1 MB of mixed text (prose, code/templates, multilingual test strings, emoji) from the shared assets."""
+    pieces = []
+    for folder, suffixes in [("llama3", (".md",)), ("llama.cpp/models/templates", (".jinja",)), ("llama.cpp/models", (".inp",)),
+                             ("mistral/samples", (".md", ".txt", ".json", ".jinja")), ("", (".md",))]:
+        base = os.path.join(ASSETS, folder)
+        for dirpath, _, files in sorted(os.walk(base)):
+            for name in sorted(files):
+                if name.endswith(suffixes):
+                    with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
+                        pieces.append(f.read())
+            if folder in ("llama.cpp/models", ""):
+                break
+    pieces += CORPUS
+    rng = random.Random(7)
+    out, size = [], 0
+    while size < 1_000_000:
+        piece = rng.choice(pieces)
+        out.append(piece)
+        size += len(piece.encode("utf-8"))
+    return "\n".join(out).encode("utf-8")[:1_000_000].decode("utf-8", errors="ignore")
+
+
+def bench(path):
+    import time
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    text = bench_corpus()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {path}: {len(text.encode('utf-8'))} bytes", file=sys.stderr)
+    candidates = {
+        "qwen2": lambda: qwen2_from_files(os.path.join(ASSETS, "qwen2")),
+        "tinyllama": lambda: Tokenizer.from_file(os.path.join(ASSETS, "tinyllama", "tokenizer.json")),
+        "gpt2": lambda: gpt2_style_from_gguf(os.path.join(ASSETS, "llama.cpp", "models", "ggml-vocab-gpt-2.gguf"), "gpt-2"),
+    }
+    if os.path.exists(SMOLLM_GGUF):
+        candidates["smollm2"] = lambda: gpt2_style_from_gguf(SMOLLM_GGUF, "smollm")
+    for name, build in candidates.items():
+        tok = build()
+        tok.no_truncation()
+        tok.no_padding()
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            ids = tok.encode(text, add_special_tokens=False).ids
+            times.append(time.perf_counter() - start)
+        with open(f"{path}.{name}.ids", "w") as f:
+            f.write(" ".join(map(str, ids)))
+        print(f"HF tokenizers {name}: {len(ids)} tokens, first {times[0]:.3f} s, best {min(times):.3f} s, "
+              f"{len(text.encode('utf-8')) / min(times) / 1e6:.2f} MB/s")
+
+
 if __name__ == "__main__":
-    main()
-    make_variants()
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench":
+        bench(sys.argv[2] if len(sys.argv) > 2 else "/tmp/tokenizer_bench.txt")
+    else:
+        main()
+        make_variants()

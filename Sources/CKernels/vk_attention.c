@@ -50,7 +50,8 @@ static void attn_task(void *p, int64_t first, int64_t last) {
 
 void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache, int64_t n_heads,
                         int64_t n_kv_heads, int64_t head_dim, float scale, const vk_attn_meta *meta) {
-    if (!meta || meta->num_seqs <= 0 || n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || meta->block_size <= 0)
+    if (!meta || meta->num_seqs <= 0 || n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || meta->block_size <= 0 ||
+        n_heads % n_kv_heads != 0)
         return;
     int64_t *prefix = vk_scratch(VK_SCRATCH_SHARED, (size_t)(meta->num_seqs + 1) * sizeof(int64_t));
     double work = 0.0;

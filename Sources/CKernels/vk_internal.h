@@ -11,7 +11,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define VK_X86 1
 #define VK_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define VK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #else
 #define VK_X86 0
 #endif

@@ -67,16 +67,71 @@ AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, 
         }
 }
 
+// Several x rows (a small decode batch): each weight vector is loaded and widened once for all MX
+// rows, R weight rows at a time (MX * R accumulators must fit the 16 registers).
+AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
+                                  int64_t j, const int wt, const int MX, const int R) {
+    __m256 acc[7][2];
+    for (int i = 0; i < MX; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    int64_t t = 0;
+    for (; t + 8 <= k; t += 8) {
+        __m256 wv[2];
+        for (int r = 0; r < R; r++) wv[r] = load8w(w + (size_t)(j + r) * rb, t, wt);
+        for (int i = 0; i < MX; i++) {
+            __m256 xv = _mm256_loadu_ps(x + i * k + t);
+            for (int r = 0; r < R; r++) acc[i][r] = _mm256_fmadd_ps(wv[r], xv, acc[i][r]);
+        }
+    }
+    for (int i = 0; i < MX; i++)
+        for (int r = 0; r < R; r++) {
+            float sum = hsum_ps(acc[i][r]);
+            for (int64_t u = t; u < k; u++) sum += x[i * k + u] * load1w(w + (size_t)(j + r) * rb, u, wt);
+            y[i * ldy + j + r] = sum;
+        }
+}
+
+AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
+                                    int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
+    int64_t j = n0;
+    for (; j + R <= n1; j += R) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R);
+    for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1);
+}
+
+#define VK_MULTI_SWITCH(FN, M, ...)                                                                                    \
+    switch (M) {                                                                                                       \
+    case 2: FN(__VA_ARGS__, 2, 2); break;                                                                              \
+    case 3: FN(__VA_ARGS__, 3, 2); break;                                                                              \
+    case 4: FN(__VA_ARGS__, 4, 2); break;                                                                              \
+    case 5: FN(__VA_ARGS__, 5, 2); break;                                                                              \
+    case 6: FN(__VA_ARGS__, 6, 1); break;                                                                              \
+    default: FN(__VA_ARGS__, 7, 1); break;                                                                             \
+    }
+
+AVX2_INLINE void gemv_float_any(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                size_t rb, int64_t n0, int64_t n1, const int wt) {
+    if (m == 1 || m > 7) {
+        gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, wt);
+        return;
+    }
+    VK_MULTI_SWITCH(gemv_float_multi_t, m, y, ldy, x, k, w, rb, n0, n1, wt)
+}
+
 VK_TARGET_AVX2 static void gemv_float(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                                       vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_F32: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_F32); break;
-    case VK_BF16: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_BF16); break;
-    default: gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, VK_F16); break;
+    case VK_F32: gemv_float_any(y, ldy, x, m, k, w, rb, n0, n1, VK_F32); break;
+    case VK_BF16: gemv_float_any(y, ldy, x, m, k, w, rb, n0, n1, VK_BF16); break;
+    default: gemv_float_any(y, ldy, x, m, k, w, rb, n0, n1, VK_F16); break;
     }
 }
 
 // ---- quantized weights x 8-bit activations ---------------------------------------------------
+// 16 bytes of nibbles -> 32 bytes 0..15: low nibbles in the low lane, high nibbles in the high one.
+AVX2_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
+}
+
 // Integer dot of one weight block with one activation block, as 8 int32 partial sums.
 AVX2_INLINE __m256i block_dot(const uint8_t *row, int64_t b, __m256i qa, const int wt) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -88,9 +143,7 @@ AVX2_INLINE __m256i block_dot(const uint8_t *row, int64_t b, __m256i qa, const i
         return _mm256_madd_epi16(p, ones);
     }
     const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
-    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-    __m256i qw = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(qs), qa), ones);
 }
 
 AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
@@ -102,21 +155,47 @@ AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
 AVX2_INLINE void qdot_rows(float *res, const vk_block_q8a *xq, const uint8_t *w, size_t rb, int64_t nb, const int wt,
                            const int R) {
     __m256 acc[4];
-    float corr[4] = {0, 0, 0, 0};
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    if (wt != VK_Q8_0) {
+        // Scales in vector lanes: weight [d, m] (Q4_1) or [d, d] (Q4_0) times activation [d, s]
+        // gives the block scale in lane 0 and the offset term in lane 1, without scalar moves.
+        __m128 offs[4];
+        for (int r = 0; r < R; r++) offs[r] = _mm_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
+            __m128 av = _mm_castpd_ps(_mm_load_sd((const double *)&xq[b].d)); // [d, s, 0, 0]
+            for (int r = 0; r < R; r++) {
+                const uint8_t *row = w + r * rb;
+                __m128i hw;
+                if (wt == VK_Q4_1) {
+                    int32_t dm;
+                    memcpy(&dm, (const vk_block_q4_1 *)row + b, sizeof dm);
+                    hw = _mm_cvtsi32_si128(dm);
+                } else {
+                    hw = _mm_set1_epi16((short)((const vk_block_q4_0 *)row + b)->d);
+                }
+                __m128 prod = _mm_mul_ps(_mm_cvtph_ps(hw), av);
+                offs[r] = _mm_add_ps(offs[r], prod);
+                __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
+                acc[r] = _mm256_fmadd_ps(p, _mm256_broadcastss_ps(prod), acc[r]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float off = _mm_cvtss_f32(_mm_movehdup_ps(offs[r]));
+            res[r] = hsum_ps(acc[r]) + (wt == VK_Q4_0 ? -8.0f * off : off);
+        }
+        return;
+    }
     for (int64_t b = 0; b < nb; b++) {
         __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        float da = xq[b].d, sa = xq[b].s;
+        float da = xq[b].d;
         for (int r = 0; r < R; r++) {
             const uint8_t *row = w + r * rb;
-            float dw = block_scale(row, b, wt);
             __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
-            acc[r] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * da), acc[r]);
-            if (wt == VK_Q4_0) corr[r] -= 8.0f * dw * sa;
-            if (wt == VK_Q4_1) corr[r] += f16_scalar(((const vk_block_q4_1 *)row + b)->m) * sa;
+            acc[r] = _mm256_fmadd_ps(p, _mm256_set1_ps(block_scale(row, b, wt) * da), acc[r]);
         }
     }
-    for (int r = 0; r < R; r++) res[r] = hsum_ps(acc[r]) + corr[r];
+    for (int r = 0; r < R; r++) res[r] = hsum_ps(acc[r]);
 }
 
 AVX2_INLINE void gemv_quant_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
@@ -137,12 +216,62 @@ AVX2_INLINE void gemv_quant_t(float *y, int64_t ldy, const vk_block_q8a *xq, int
         }
 }
 
+// Several activation rows: each weight block is unpacked (and its scales widened) once for all MX
+// rows. R is unused (one weight row at a time keeps MX accumulators plus temporaries in registers).
+AVX2_INLINE void gemv_quant_multi_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t k, const uint8_t *w,
+                                    size_t rb, int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
+    (void)R;
+    const int64_t nb = k / VK_QK;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + (size_t)j * rb;
+        __m256 acc[7];
+        float corr[7] = {0};
+        for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const float dw = block_scale(row, b, wt);
+            if (wt == VK_Q8_0) {
+                __m256i qw = _mm256_loadu_si256((const __m256i *)((const vk_block_q8_0 *)row + b)->qs);
+                __m256i aw = _mm256_sign_epi8(qw, qw);
+                for (int i = 0; i < MX; i++) {
+                    const vk_block_q8a *a = xq + i * nb + b;
+                    __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qa, qw)), ones);
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * a->d), acc[i]);
+                }
+            } else {
+                const uint8_t *qs =
+                    wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
+                const float bias = wt == VK_Q4_0 ? -8.0f * dw : f16_scalar(((const vk_block_q4_1 *)row + b)->m);
+                __m256i qw = unpack_nibbles(qs);
+                for (int i = 0; i < MX; i++) {
+                    const vk_block_q8a *a = xq + i * nb + b;
+                    __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * a->d), acc[i]);
+                    corr[i] += bias * a->s;
+                }
+            }
+        }
+        for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
+    }
+}
+
+AVX2_INLINE void gemv_quant_any(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
+                                size_t rb, int64_t n0, int64_t n1, const int wt) {
+    if (m == 1 || m > 7) {
+        gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, wt);
+        return;
+    }
+    VK_MULTI_SWITCH(gemv_quant_multi_t, m, y, ldy, xq, k, w, rb, n0, n1, wt)
+}
+
 VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
                                       const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 
@@ -217,10 +346,97 @@ VK_TARGET_AVX2 static void micro_6x16(float *y, int64_t ldy, const float *x, int
     }
 }
 
+// ---- panel packing -----------------------------------------------------------------------------
+// Converts kc values of one weight row starting at column k0 to fp32 (k0, kc multiples of 32 for
+// quantized rows).
+AVX2_INLINE void row_to_f32(const uint8_t *row, vk_dtype wt, int64_t k0, int64_t kc, float *out) {
+    int64_t i = 0;
+    switch (wt) {
+    case VK_F32:
+        memcpy(out, (const float *)row + k0, (size_t)kc * sizeof(float));
+        return;
+    case VK_F16:
+    case VK_BF16:
+        for (; i + 8 <= kc; i += 8) _mm256_storeu_ps(out + i, load8w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16));
+        for (; i < kc; i++) out[i] = load1w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16);
+        return;
+    case VK_Q8_0:
+        for (int64_t b = k0 / VK_QK; i < kc; i += VK_QK, b++) {
+            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
+            __m256 d = _mm256_set1_ps(f16_scalar(blk->d));
+            for (int t = 0; t < VK_QK; t += 8) {
+                __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk->qs + t)));
+                _mm256_storeu_ps(out + i + t, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+            }
+        }
+        return;
+    default: { // Q4_0 / Q4_1: value = q * d + bias (bias = -8 d or m)
+        for (int64_t b = k0 / VK_QK; i < kc; i += VK_QK, b++) {
+            const uint8_t *qs;
+            float d, bias;
+            if (wt == VK_Q4_0) {
+                const vk_block_q4_0 *blk = (const vk_block_q4_0 *)row + b;
+                qs = blk->qs;
+                d = f16_scalar(blk->d);
+                bias = -8.0f * d;
+            } else {
+                const vk_block_q4_1 *blk = (const vk_block_q4_1 *)row + b;
+                qs = blk->qs;
+                d = f16_scalar(blk->d);
+                bias = f16_scalar(blk->m);
+            }
+            __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0f);
+            __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+            __m256 vd = _mm256_set1_ps(d), vb = _mm256_set1_ps(bias);
+            __m256i q0 = _mm256_cvtepu8_epi32(lo), q1 = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+            __m256i q2 = _mm256_cvtepu8_epi32(hi), q3 = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q0), vd, vb));
+            _mm256_storeu_ps(out + i + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q1), vd, vb));
+            _mm256_storeu_ps(out + i + 16, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q2), vd, vb));
+            _mm256_storeu_ps(out + i + 24, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q3), vd, vb));
+        }
+        return;
+    }
+    }
+}
+
+AVX2_INLINE void transpose8_store(const float *src, int64_t ld, float *dst, int64_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld),
+           r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld),
+           r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_store_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_store_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_store_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_store_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_store_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_store_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_store_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_store_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// Rows are converted to a [16][kc] scratch, then transposed 8x8 at a time into [kc][16].
 VK_TARGET_AVX2 static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int nc,
                                       int64_t k0, int64_t kc) {
-    float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)kc * sizeof(float));
-    vk_g_pack_panel(dst, w, wt, rb, n0, nc, k0, kc, tmp);
+    const int64_t ld = (kc + 7) & ~(int64_t)7;
+    float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)(16 * ld) * sizeof(float));
+    for (int c = 0; c < 16; c++) {
+        if (c < nc) row_to_f32(w + (size_t)(n0 + c) * rb, wt, k0, kc, tmp + c * ld);
+        else memset(tmp + c * ld, 0, (size_t)kc * sizeof(float));
+    }
+    int64_t kk = 0;
+    for (; kk + 8 <= kc; kk += 8) {
+        transpose8_store(tmp + kk, ld, dst + kk * 16, 16);
+        transpose8_store(tmp + 8 * ld + kk, ld, dst + kk * 16 + 8, 16);
+    }
+    for (; kk < kc; kk++)
+        for (int c = 0; c < 16; c++) dst[kk * 16 + c] = tmp[c * ld + kk];
 }
 
 VK_TARGET_AVX2 static void silu_mul(float *out, const float *gate, const float *up, int64_t n) {

@@ -5,6 +5,7 @@
 #define VK_NR 16        // panel width (output columns per micro-kernel call)
 #define VK_MR 6         // rows per micro-kernel call
 #define VK_KC 256       // k-block: one packed panel is VK_KC x VK_NR floats (16 KiB, stays in L1)
+#define VK_GROUP 8       // panels packed together per k-block
 #define VK_GEMM_MIN_M 8 // below this, re-reading each weight row per x row beats packing panels
 
 typedef struct {
@@ -16,7 +17,7 @@ typedef struct {
     vk_dtype wt;
     size_t row_bytes;
     const vk_kernel_table *kt;
-    int64_t m_block, m_blocks;
+    int64_t group, m_block, m_blocks; // panels per item, rows per item, row blocks
 } matmul_ctx;
 
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
@@ -27,21 +28,29 @@ static void gemv_task(void *p, int64_t n0, int64_t n1) {
     else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
 }
 
-// Items are (panel of VK_NR columns) x (block of m_block rows); the y tile of an item stays in
-// cache across its k-blocks.
+// Items are (group of up to VK_GROUP panels) x (block of m_block rows). Per k-block the group's
+// packed panels (VK_GROUP x 16 KiB) sit in L2 while each 6-row slice of x is reused from L1
+// across all of them, so x streams from L3 once per group instead of once per panel.
 static void gemm_task(void *p, int64_t item0, int64_t item1) {
     const matmul_ctx *c = p;
-    float *panel = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)VK_KC * VK_NR * sizeof(float));
+    float *panels = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)VK_GROUP * VK_KC * VK_NR * sizeof(float));
     for (int64_t item = item0; item < item1; item++) {
-        int64_t j = item / c->m_blocks * VK_NR, m0 = item % c->m_blocks * c->m_block;
+        int64_t j0 = item / c->m_blocks * (c->group * VK_NR), m0 = item % c->m_blocks * c->m_block;
         int64_t m1 = m0 + c->m_block < c->m ? m0 + c->m_block : c->m;
-        int nc = (int)(c->n - j < VK_NR ? c->n - j : VK_NR);
+        int64_t j1 = j0 + c->group * VK_NR < c->n ? j0 + c->group * VK_NR : c->n;
         for (int64_t k0 = 0; k0 < c->k; k0 += VK_KC) {
             int64_t kc = c->k - k0 < VK_KC ? c->k - k0 : VK_KC;
-            c->kt->pack_panel(panel, c->w, c->wt, c->row_bytes, j, nc, k0, kc);
+            for (int64_t j = j0; j < j1; j += VK_NR) {
+                int nc = (int)(j1 - j < VK_NR ? j1 - j : VK_NR);
+                c->kt->pack_panel(panels + (j - j0) * VK_KC, c->w, c->wt, c->row_bytes, j, nc, k0, kc);
+            }
             for (int64_t i = m0; i < m1; i += VK_MR) {
                 int mr = (int)(m1 - i < VK_MR ? m1 - i : VK_MR);
-                c->kt->micro_6x16(c->y + i * c->n + j, c->n, c->x + i * c->k + k0, c->k, panel, kc, mr, nc, k0 > 0);
+                for (int64_t j = j0; j < j1; j += VK_NR) {
+                    int nc = (int)(j1 - j < VK_NR ? j1 - j : VK_NR);
+                    c->kt->micro_6x16(c->y + i * c->n + j, c->n, c->x + i * c->k + k0, c->k,
+                                      panels + (j - j0) * VK_KC, kc, mr, nc, k0 > 0);
+                }
             }
         }
     }
@@ -49,7 +58,7 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
 
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n) {
     if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
+    if (k <= 0 || (is_quantized(wtype) && k % VK_QK != 0)) {
         memset(y, 0, (size_t)(m * n) * sizeof(float));
         return;
     }
@@ -68,13 +77,15 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
         return;
     }
-    int64_t panels = (n + VK_NR - 1) / VK_NR;
-    c.m_block = m;
-    if (panels < 8 * (int64_t)nth) { // too few panels to share evenly: share rows as well
-        int64_t want_blocks = (8 * (int64_t)nth + panels - 1) / panels;
-        c.m_block = (m + want_blocks - 1) / want_blocks;
-        c.m_block = (c.m_block + VK_MR - 1) / VK_MR * VK_MR;
-    }
+    // At least ~4 items per thread for balance. Prefer narrower column groups over splitting rows:
+    // every row block re-packs its panels, while a narrower group only re-reads x from L3.
+    const int64_t want = 4 * (int64_t)nth, panels = (n + VK_NR - 1) / VK_NR;
+    c.group = nth == 1 || panels >= VK_GROUP * want ? VK_GROUP : panels / want;
+    if (c.group < 1) c.group = 1;
+    int64_t groups = (panels + c.group - 1) / c.group;
+    c.m_blocks = nth == 1 || groups >= want ? 1 : (want + groups - 1) / groups;
+    c.m_block = (m + c.m_blocks - 1) / c.m_blocks;
+    c.m_block = (c.m_block + VK_MR - 1) / VK_MR * VK_MR;
     c.m_blocks = (m + c.m_block - 1) / c.m_block;
-    vk_parallel_for(panels * c.m_blocks, 1, nth, gemm_task, &c);
+    vk_parallel_for(groups * c.m_blocks, 1, nth, gemm_task, &c);
 }

@@ -22,7 +22,12 @@ public final class ChatTemplate: @unchecked Sendable {
     public func render(_ context: [String: TemplateValue]) throws -> String {
         let interpreter = Interpreter(limits: limits, now: now)
         let root = Scope(parent: nil)
-        for (key, value) in context { root.variables[key] = Value(value) }
+        for (key, value) in context {
+            guard !value.nestsDeeper(than: Interpreter.maxValueNesting) else {
+                throw ChatTemplateError("context variable '\(key)' nests deeper than \(Interpreter.maxValueNesting) levels")
+            }
+            root.variables[key] = Value(value)
+        }
         var out = ""
         _ = try interpreter.execute(nodes, scope: root, into: &out)
         return out

@@ -53,7 +53,7 @@ enum Filters {
         case "length", "count":
             switch value {
             case .undefined: return .int(0)
-            case .string(let s), .markup(let s): return .int(s.count)
+            case .string(let s), .markup(let s): return .int(s.unicodeScalars.count)
             case .list(let items), .tuple(let items): return .int(items.count)
             case .dict(let dict): return .int(dict.count)
             case .object(let box) where !box.isNamespace: return .int(box.attributes.count)
@@ -216,7 +216,7 @@ enum Filters {
                 return foldCase(key, caseSensitive)
             })
         case "reverse":
-            if let s = value.stringContent { return .string(String(s.reversed())) }
+            if let s = value.stringContent { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
             return .iterator(try interpreter.iterate(value, line: line).reversed())
         case "sum":
             var total = args.get(1, "start") ?? .int(0)

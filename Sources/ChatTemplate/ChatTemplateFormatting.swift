@@ -87,8 +87,9 @@ enum PythonFormat {
             default:
                 if Character(scalar) == q {
                     out += "\\" + String(q)
-                } else if scalar.value < 0x20 || (0x7F...0xA0).contains(scalar.value) || scalar.value == 0xAD {
-                    out += "\\x" + hex(scalar.value, width: 2)
+                } else if !isPrintable(scalar) {
+                    let v = scalar.value
+                    out += v < 0x100 ? "\\x" + hex(v, width: 2) : (v < 0x10000 ? "\\u" + hex(v, width: 4) : "\\U" + hex(v, width: 8))
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -96,6 +97,17 @@ enum PythonFormat {
         }
         out.append(q)
         return out
+    }
+
+    /// Python str.isprintable() for one character: no control, format, separator (but ' '), private or unassigned.
+    static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == " " { return true }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
+            return false
+        default:
+            return true
+        }
     }
 
     static func hex(_ value: UInt32, width: Int) -> String {

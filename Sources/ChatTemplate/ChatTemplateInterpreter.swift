@@ -33,6 +33,9 @@ final class Interpreter {
         self.now = now
     }
 
+    /// Deepest container nesting a value may reach (inputs and namespace attributes are checked).
+    static let maxValueNesting = 256
+
     func error(_ message: String, line: Int? = nil) -> ChatTemplateError {
         ChatTemplateError(message, kind: .render, line: line)
     }
@@ -161,7 +164,8 @@ final class Interpreter {
         switch value {
         case .list(let items), .tuple(let items), .iterator(let items): return items
         case .dict(let dict): return dict.keys.map(\.value)
-        case .string(let s), .markup(let s): return s.map { .string(String($0)) }
+        // Python strings are sequences of code points, not grapheme clusters.
+        case .string(let s), .markup(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         default: throw error("'\(value.typeName)' object is not iterable", line: line)
         }
@@ -182,7 +186,13 @@ final class Interpreter {
             guard case .object(let box)? = scope.lookup(name), box.isNamespace else {
                 throw error("cannot assign attribute on non-namespace object", line: line)
             }
+            let previous = box.attributes[attribute]
             box.attributes[attribute] = value
+            // Checked after storing so that a namespace containing itself (a cycle) is caught too.
+            if Value.object(box).nestsDeeper(than: Self.maxValueNesting) {
+                box.attributes[attribute] = previous
+                throw error("value assigned to \(name).\(attribute) nests deeper than \(Self.maxValueNesting) levels", line: line)
+            }
         }
     }
 
@@ -384,9 +394,9 @@ final class Interpreter {
             let index = b ? 1 : 0
             if index < items.count { return items[index] }
         case (.string(let s), .int(let i)), (.markup(let s), .int(let i)):
-            let chars = Array(s)
-            let index = i < 0 ? chars.count + i : i
-            if index >= 0 && index < chars.count { return .string(String(chars[index])) }
+            let scalars = Array(s.unicodeScalars)
+            let index = i < 0 ? scalars.count + i : i
+            if index >= 0 && index < scalars.count { return .string(String(scalars[index])) }
             return .undefined("'str object' has no element \(i)")
         case (.object(let box), _):
             if let k = Self.dictKey(key), let value = box.attributes[k] { return value }

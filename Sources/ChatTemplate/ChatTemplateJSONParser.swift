@@ -186,6 +186,15 @@ private struct JSONReader {
 }
 
 extension TemplateValue {
+    func nestsDeeper(than limit: Int) -> Bool {
+        if limit < 0 { return true }
+        switch self {
+        case .array(let items): return items.contains { $0.nestsDeeper(than: limit - 1) }
+        case .object(let object): return object.pairs.contains { $0.value.nestsDeeper(than: limit - 1) }
+        default: return false
+        }
+    }
+
     /// JSON text as Python's json.dumps writes it (", " and ": " separators, non-ASCII kept);
     /// undefined becomes null. Handy for tool-call arguments that templates expect as strings.
     public func jsonString(indent: Int? = nil, sortKeys: Bool = false) -> String {

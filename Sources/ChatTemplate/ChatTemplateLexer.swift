@@ -17,16 +17,24 @@ struct Token {
 }
 
 struct TemplateLexer {
-    private let chars: [Character]
+    /// Code points, not Characters: grapheme segmentation is slow and jinja works on code points.
+    private let chars: [Unicode.Scalar]
     private var pos = 0
     private var line = 1
     private var tokens: [Token] = []
 
     init(source: String) {
         // jinja2 normalises newlines and drops a single trailing newline (keep_trailing_newline=False).
-        var normalized = source.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        if normalized.hasSuffix("\n") { normalized.removeLast() }
-        chars = Array(normalized)
+        var scalars: [Unicode.Scalar] = []
+        scalars.reserveCapacity(source.utf8.count)
+        var afterCR = false
+        for c in source.unicodeScalars {
+            if c == "\n", afterCR { afterCR = false; continue }
+            afterCR = c == "\r"
+            scalars.append(afterCR ? "\n" : c)
+        }
+        if scalars.last == "\n" { scalars.removeLast() }
+        chars = scalars
     }
 
     static func tokenize(_ source: String) throws -> [Token] {
@@ -39,11 +47,32 @@ struct TemplateLexer {
         ChatTemplateError(message, kind: .syntax, line: line)
     }
 
-    private func peek(_ offset: Int = 0) -> Character? {
+    private func peek(_ offset: Int = 0) -> Unicode.Scalar? {
         pos + offset < chars.count ? chars[pos + offset] : nil
     }
 
-    private static func isSpace(_ c: Character) -> Bool { c.isWhitespace }
+    private static func isSpace(_ c: Unicode.Scalar) -> Bool {
+        if c.value < 0x80 { return c == " " || (c.value >= 0x09 && c.value <= 0x0D) }
+        return c.properties.isWhitespace
+    }
+
+    private static func isNameStart(_ c: Unicode.Scalar) -> Bool {
+        if c.value < 0x80 { return c == "_" || (c.value | 0x20 >= 0x61 && c.value | 0x20 <= 0x7A) }
+        return c.properties.isAlphabetic
+    }
+
+    private static func isNameContinue(_ c: Unicode.Scalar) -> Bool {
+        if c.value < 0x80 { return isNameStart(c) || isDigit(c) }
+        return c.properties.isAlphabetic || c.properties.numericType != nil
+    }
+
+    private static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 0x30 && c.value <= 0x39 }
+
+    private static func string<S: Sequence>(_ scalars: S) -> String where S.Element == Unicode.Scalar {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
 
     private mutating func advance(_ n: Int = 1) {
         for _ in 0..<n where pos < chars.count {
@@ -75,13 +104,13 @@ struct TemplateLexer {
         while pos < chars.count {
             let lineStarting = pos == 0 || chars[pos - 1] == "\n"
             guard let (tagStart, kind) = nextTag(from: pos) else {
-                emitText(String(chars[pos...]), line: line)
+                emitText(Self.string(chars[pos...]), line: line)
                 advance(chars.count - pos)
                 break
             }
             var text = Array(chars[pos..<tagStart])
             let textLine = line
-            let modifier: Character? = tagStart + 2 < chars.count ? chars[tagStart + 2] : nil
+            let modifier: Unicode.Scalar? = tagStart + 2 < chars.count ? chars[tagStart + 2] : nil
             if modifier == "-" {
                 while let last = text.last, Self.isSpace(last) { text.removeLast() }
             } else if modifier != "+", kind != .variable {
@@ -92,7 +121,7 @@ struct TemplateLexer {
                     text.removeSubrange(lineStart...)
                 }
             }
-            if !text.isEmpty { emitText(String(text), line: textLine) }
+            if !text.isEmpty { emitText(Self.string(text), line: textLine) }
             advance(tagStart - pos + 2)
             if modifier == "-" || modifier == "+" { advance() }
             switch kind {
@@ -118,7 +147,7 @@ struct TemplateLexer {
     }
 
     /// Whitespace after a closing delimiter: `-` strips all of it, plain block/comment ends eat one newline.
-    private mutating func afterClose(strip: Character?, trimNewline: Bool) {
+    private mutating func afterClose(strip: Unicode.Scalar?, trimNewline: Bool) {
         if strip == "-" {
             while let c = peek(), Self.isSpace(c) { advance() }
         } else if strip != "+", trimNewline, peek() == "\n" {
@@ -130,7 +159,7 @@ struct TemplateLexer {
         let startLine = line
         while pos < chars.count {
             if chars[pos] == "#", peek(1) == "}" {
-                let strip: Character? = pos > 0 && (chars[pos - 1] == "-" || chars[pos - 1] == "+") ? chars[pos - 1] : nil
+                let strip: Unicode.Scalar? = pos > 0 && (chars[pos - 1] == "-" || chars[pos - 1] == "+") ? chars[pos - 1] : nil
                 advance(2)
                 afterClose(strip: strip, trimNewline: true)
                 return
@@ -144,10 +173,10 @@ struct TemplateLexer {
     private mutating func lexRawBlock() throws -> Bool {
         var i = pos
         while i < chars.count, Self.isSpace(chars[i]) { i += 1 }
-        guard i + 3 <= chars.count, String(chars[i..<i + 3]) == "raw" else { return false }
+        guard i + 3 <= chars.count, Self.string(chars[i..<i + 3]) == "raw" else { return false }
         i += 3
         while i < chars.count, Self.isSpace(chars[i]) { i += 1 }
-        var strip: Character? = nil
+        var strip: Unicode.Scalar? = nil
         if i < chars.count, chars[i] == "-" || chars[i] == "+" { strip = chars[i]; i += 1 }
         guard i + 1 < chars.count, chars[i] == "%", chars[i + 1] == "}" else { return false }
         advance(i + 2 - pos)
@@ -160,13 +189,13 @@ struct TemplateLexer {
                 var openStrip = false
                 if k < chars.count, chars[k] == "-" || chars[k] == "+" { openStrip = chars[k] == "-"; k += 1 }
                 while k < chars.count, Self.isSpace(chars[k]) { k += 1 }
-                if k + 6 <= chars.count, String(chars[k..<k + 6]) == "endraw" {
+                if k + 6 <= chars.count, Self.string(chars[k..<k + 6]) == "endraw" {
                     var body = Array(chars[bodyStart..<j])
                     if openStrip { while let last = body.last, Self.isSpace(last) { body.removeLast() } }
-                    emitText(String(body), line: line)
+                    emitText(Self.string(body), line: line)
                     k += 6
                     while k < chars.count, Self.isSpace(chars[k]) { k += 1 }
-                    var closeStrip: Character? = nil
+                    var closeStrip: Unicode.Scalar? = nil
                     if k < chars.count, chars[k] == "-" || chars[k] == "+" { closeStrip = chars[k]; k += 1 }
                     guard k + 1 < chars.count, chars[k] == "%", chars[k + 1] == "}" else { throw syntaxError("malformed endraw tag") }
                     advance(k + 2 - pos)
@@ -179,16 +208,15 @@ struct TemplateLexer {
         throw syntaxError("missing endraw for raw block")
     }
 
-    private static let operators3: Set<String> = []
     private static let operators2: Set<String> = ["//", "**", "==", "!=", ">=", "<="]
-    private static let operators1: Set<Character> = ["+", "-", "*", "/", "%", "~", "(", ")", "[", "]", "{", "}",
+    private static let operators1: Set<Unicode.Scalar> = ["+", "-", "*", "/", "%", "~", "(", ")", "[", "]", "{", "}",
                                                      ",", ".", ":", "|", "=", "<", ">"]
 
     /// Expression tokens up to the closing `}}` or `%}`.
     private mutating func lexInside(block: Bool) throws {
         let openLine = line
         var braceDepth = 0
-        let closer: Character = block ? "%" : "}"
+        let closer: Unicode.Scalar = block ? "%" : "}"
         while true {
             while let c = peek(), Self.isSpace(c) { advance() }
             guard let c = peek() else {
@@ -197,7 +225,7 @@ struct TemplateLexer {
             }
             // Closing delimiter, optionally preceded by a whitespace-control sign.
             if braceDepth == 0 {
-                var sign: Character? = nil
+                var sign: Unicode.Scalar? = nil
                 var offset = 0
                 if c == "-" || c == "+" { sign = c; offset = 1 }
                 if peek(offset) == closer, peek(offset + 1) == "}" {
@@ -212,16 +240,19 @@ struct TemplateLexer {
                 }
             }
             let tokenLine = line
-            if c == "_" || c.isLetter {
-                var name = ""
-                while let d = peek(), d == "_" || d.isLetter || d.isNumber { name.append(d); advance() }
+            if Self.isNameStart(c) {
+                var scalars = String.UnicodeScalarView()
+                while let d = peek(), Self.isNameContinue(d) {
+                    scalars.append(d); advance()
+                }
+                let name = String(scalars)
                 tokens.append(Token(kind: .name(name), line: tokenLine))
-            } else if c.isASCII, c.isNumber {
+            } else if Self.isDigit(c) {
                 tokens.append(Token(kind: lexNumber(), line: tokenLine))
             } else if c == "'" || c == "\"" {
                 tokens.append(Token(kind: .string(try lexString(quote: c)), line: tokenLine))
             } else {
-                let two = peek(1).map { String([c, $0]) } ?? ""
+                let two = peek(1).map { Self.string([c, $0]) } ?? ""
                 if Self.operators2.contains(two) {
                     advance(2)
                     tokens.append(Token(kind: .op(two), line: tokenLine))
@@ -248,15 +279,15 @@ struct TemplateLexer {
         }()
         var text = ""
         func digits(_ lexer: inout TemplateLexer) {
-            while let d = lexer.peek(), (d.isASCII && d.isNumber) || (d == "_" && lexer.peek(1)?.isNumber == true) {
-                if d != "_" { text.append(d) }
+            while let d = lexer.peek(), Self.isDigit(d) || (d == "_" && lexer.peek(1).map(Self.isDigit) == true) {
+                if d != "_" { text.unicodeScalars.append(d) }
                 lexer.advance()
             }
         }
         digits(&self)
         var isFloat = false
         if !afterDot {
-            if peek() == ".", let d = peek(1), d.isASCII, d.isNumber {
+            if peek() == ".", let d = peek(1), Self.isDigit(d) {
                 isFloat = true
                 text.append("."); advance()
                 digits(&self)
@@ -264,10 +295,10 @@ struct TemplateLexer {
             if peek() == "e" || peek() == "E" {
                 var offset = 1
                 if peek(1) == "+" || peek(1) == "-" { offset = 2 }
-                if let d = peek(offset), d.isASCII, d.isNumber {
+                if let d = peek(offset), Self.isDigit(d) {
                     isFloat = true
                     text.append("e")
-                    if offset == 2, let sign = peek(1) { text.append(sign) }
+                    if offset == 2, let sign = peek(1) { text.unicodeScalars.append(sign) }
                     advance(offset)
                     digits(&self)
                 }
@@ -278,10 +309,10 @@ struct TemplateLexer {
     }
 
     /// String literal with Python `unicode-escape` semantics (unknown escapes stay verbatim).
-    private mutating func lexString(quote: Character) throws -> String {
+    private mutating func lexString(quote: Unicode.Scalar) throws -> String {
         let startLine = line
         advance()
-        var raw: [Character] = []
+        var raw: [Unicode.Scalar] = []
         while true {
             guard let c = peek() else { throw ChatTemplateError("unterminated string", kind: .syntax, line: startLine) }
             if c == quote { advance(); break }
@@ -294,21 +325,30 @@ struct TemplateLexer {
         return Self.unescape(raw)
     }
 
-    static func unescape(_ raw: [Character]) -> String {
+    private static func hexValue(_ c: Unicode.Scalar) -> Int? {
+        switch c.value {
+        case 0x30...0x39: return Int(c.value - 0x30)
+        case 0x41...0x46: return Int(c.value - 0x41 + 10)
+        case 0x61...0x66: return Int(c.value - 0x61 + 10)
+        default: return nil
+        }
+    }
+
+    static func unescape(_ raw: [Unicode.Scalar]) -> String {
         var out = ""
         var i = 0
         func hex(_ count: Int) -> UInt32? {
             guard i + count <= raw.count else { return nil }
             var value: UInt32 = 0
             for k in 0..<count {
-                guard let digit = raw[i + k].hexDigitValue else { return nil }
+                guard let digit = hexValue(raw[i + k]) else { return nil }
                 value = value * 16 + UInt32(digit)
             }
             return value
         }
         while i < raw.count {
             let c = raw[i]
-            guard c == "\\", i + 1 < raw.count else { out.append(c); i += 1; continue }
+            guard c == "\\", i + 1 < raw.count else { out.unicodeScalars.append(c); i += 1; continue }
             let e = raw[i + 1]
             i += 2
             switch e {
@@ -329,15 +369,15 @@ struct TemplateLexer {
                     out.unicodeScalars.append(scalar)
                     i += count
                 } else {
-                    out.append("\\"); out.append(e)
+                    out.append("\\"); out.unicodeScalars.append(e)
                 }
             case "0"..."7":
-                var code = UInt32(e.hexDigitValue ?? 0)
+                var code = UInt32(hexValue(e) ?? 0)
                 var n = 1
-                while n < 3, i < raw.count, let d = raw[i].hexDigitValue, d < 8 { code = code * 8 + UInt32(d); i += 1; n += 1 }
+                while n < 3, i < raw.count, let d = hexValue(raw[i]), d < 8 { code = code * 8 + UInt32(d); i += 1; n += 1 }
                 if let scalar = Unicode.Scalar(code) { out.unicodeScalars.append(scalar) }
             default:
-                out.append("\\"); out.append(e)
+                out.append("\\"); out.unicodeScalars.append(e)
             }
         }
         return out

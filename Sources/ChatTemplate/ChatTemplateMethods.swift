@@ -124,8 +124,8 @@ enum StringMethods {
             return .int(position)
         case "count":
             guard let needle = try stringArg(0, "x") else { throw interpreter.error("count() takes at least 1 argument") }
-            if needle.isEmpty { return .int(s.count + 1) }
-            return .int(s.components(separatedBy: needle).count - 1)
+            if needle.isEmpty { return .int(s.unicodeScalars.count + 1) }
+            return .int(split(s, separator: needle, maxSplit: -1, fromRight: false).count - 1)
         case "format": return .string(try format(s, args, interpreter: interpreter))
         case "join":
             guard let iterable = args.get(0, "iterable") else { throw interpreter.error("join() takes exactly one argument") }
@@ -382,7 +382,9 @@ enum StringMethods {
                 if chars.first == "{" { chars.removeFirst(); out.append("{"); continue }
                 var field = ""
                 while let d = chars.popFirst(), d != "}" { field.append(d) }
-                let name = field.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+                let pieces = field.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = pieces.first.map(String.init) ?? ""
+                let spec = pieces.count > 1 ? String(pieces[1]) : ""
                 let value: Value?
                 if name.isEmpty {
                     value = autoIndex < args.positional.count ? args.positional[autoIndex] : nil
@@ -393,7 +395,7 @@ enum StringMethods {
                     value = args.keyword.first { $0.0 == name }?.1
                 }
                 guard let value else { throw interpreter.error("format field '\(field)' has no value") }
-                out += PythonFormat.str(value)
+                out += try FormatSpec.format(value, spec: spec, interpreter: interpreter)
             } else if c == "}" {
                 if chars.first == "}" { chars.removeFirst() }
                 out.append("}")

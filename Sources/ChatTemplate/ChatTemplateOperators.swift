@@ -155,33 +155,22 @@ enum Operators {
         }
     }
 
-    /// printf-style `str % args` for %s, %d, %i, %r, %f and %%.
+    /// printf-style `str % args`: flags, width and precision with s, r, d, i, f, e, g, x conversions.
     private static func percentFormat(_ format: String, _ args: Value, line: Int, interpreter: Interpreter) throws -> String {
         var values: [Value]
         if case .tuple(let items) = args { values = items } else { values = [args] }
         var out = ""
-        var chars = format.makeIterator()
-        while let c = chars.next() {
+        var chars = Array(format)[...]
+        while let c = chars.popFirst() {
             guard c == "%" else { out.append(c); continue }
-            guard let spec = chars.next() else { throw interpreter.error("incomplete format", line: line) }
-            if spec == "%" { out.append("%"); continue }
+            var spec = ""
+            while let d = chars.first, "-+ #0123456789.".contains(d) { spec.append(d); chars.removeFirst() }
+            guard let conversion = chars.popFirst() else { throw interpreter.error("incomplete format", line: line) }
+            if conversion == "%" { out.append("%"); continue }
             guard !values.isEmpty else { throw interpreter.error("not enough arguments for format string", line: line) }
-            let value = values.removeFirst()
-            switch spec {
-            case "s": out += PythonFormat.str(value)
-            case "r": out += PythonFormat.repr(value)
-            case "d", "i":
-                guard let n = number(value) else { throw interpreter.error("%d format: a real number is required", line: line) }
-                switch n {
-                case .int(let i): out += String(i)
-                case .double(let d): out += String(Int(d))
-                }
-            case "f":
-                guard let n = number(value) else { throw interpreter.error("%f format: a real number is required", line: line) }
-                out += String(format: "%f", asDouble(n))
-            default: throw interpreter.error("unsupported format character '\(spec)'", line: line)
-            }
+            out += try FormatSpec.printf(spec: spec, conversion: conversion, values.removeFirst(), line: line, interpreter: interpreter)
         }
+        if !values.isEmpty { throw interpreter.error("not all arguments converted during string formatting", line: line) }
         return out
     }
 
@@ -227,7 +216,7 @@ enum Operators {
             guard let needle = element.stringContent else {
                 throw interpreter.error("'in <string>' requires string as left operand, not \(element.typeName)", line: line)
             }
-            return needle.isEmpty || s.contains(needle)
+            return StringMethods.firstIndex(of: needle, in: s) >= 0
         case .list(let items), .tuple(let items), .iterator(let items): return items.contains { equal($0, element) }
         case .dict(let dict): return Interpreter.dictKey(element).map { dict[$0] != nil } ?? false
         case .undefined: return false
@@ -275,8 +264,10 @@ enum Operators {
         case .list(let items): return .list(indices(count: items.count).map { items[$0] })
         case .tuple(let items): return .tuple(indices(count: items.count).map { items[$0] })
         case .string(let s), .markup(let s):
-            let chars = Array(s)
-            return .string(String(indices(count: chars.count).map { chars[$0] }))
+            let scalars = Array(s.unicodeScalars)
+            var sliced = String.UnicodeScalarView()
+            for i in indices(count: scalars.count) { sliced.append(scalars[i]) }
+            return .string(String(sliced))
         case .undefined(let info): throw interpreter.error(info.hint, line: line)
         default: throw interpreter.error("'\(value.typeName)' object is not subscriptable", line: line)
         }

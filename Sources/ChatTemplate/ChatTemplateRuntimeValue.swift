@@ -51,6 +51,22 @@ enum Value {
         return self
     }
 
+    /// Whether containers nest more than `limit` levels (self-referencing namespaces count as too deep).
+    /// Printing, JSON and comparisons recurse over values, so nesting is bounded where it can grow.
+    func nestsDeeper(than limit: Int) -> Bool {
+        if limit < 0 { return true }
+        switch self {
+        case .list(let items), .tuple(let items), .iterator(let items):
+            return items.contains { $0.nestsDeeper(than: limit - 1) }
+        case .dict(let dict):
+            return dict.values.contains { $0.nestsDeeper(than: limit - 1) }
+        case .object(let box):
+            return box.attributes.values.contains { $0.nestsDeeper(than: limit - 1) }
+        default:
+            return false
+        }
+    }
+
     var isUndefined: Bool {
         if case .undefined = self { return true }
         return false
@@ -181,6 +197,8 @@ final class ObjectBox {
 final class LoopContext {
     let items: [Value]
     var index = 0
+    /// Arguments of the previous `loop.changed(...)` call.
+    var lastChanged: [Value]? = nil
 
     init(items: [Value]) { self.items = items }
 
@@ -203,6 +221,14 @@ final class LoopContext {
             return .function(Function(name: "cycle") { interpreter, args, _ in
                 guard !args.isEmpty else { throw interpreter.error("no items for cycling given") }
                 return args[position % args.count]
+            })
+        case "changed":
+            return .function(Function(name: "changed") { [self] _, args, _ in
+                if let last = lastChanged, last.count == args.count, zip(last, args).allSatisfy({ Operators.equal($0, $1) }) {
+                    return .bool(false)
+                }
+                lastChanged = args
+                return .bool(true)
             })
         default: return .undefined("'LoopContext object' has no attribute '\(name)'")
         }

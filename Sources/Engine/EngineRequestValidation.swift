@@ -20,10 +20,15 @@ struct RequestValidator: @unchecked Sendable {
     let vocabSize: Int
     let maxModelLen: Int
     let maxLogprobs: Int
+    let priorityScheduling: Bool
 
     func prepare(requestId: String, prompt: PromptInput, params: SamplingParams, priority: Int,
                  outputKind: RequestOutputKind, cacheSalt: String?, arrivalTime: Double) throws -> PreparedRequest {
         if requestId.isEmpty { throw EngineError(.invalidRequest, "The request id cannot be empty.") }
+        if priority != 0 && !priorityScheduling {
+            throw EngineError(.invalidRequest, "Got priority \(priority) but Priority scheduling is not enabled.",
+                              param: "priority")
+        }
         if let salt = cacheSalt, salt.isEmpty {
             throw EngineError(.invalidRequest, "Parameter 'cache_salt' must be a non-empty string if provided.",
                               param: "cache_salt")

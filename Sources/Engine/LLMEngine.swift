@@ -51,13 +51,14 @@ public final class LLMEngine {
             throw EngineError.from(error)
         }
         validator = RequestValidator(tokenizer: bundle.tokenizer, vocabSize: bundle.model.spec.vocabSize,
-                                     maxModelLen: sizing.maxModelLen, maxLogprobs: config.maxLogprobs)
+                                     maxModelLen: sizing.maxModelLen, maxLogprobs: config.maxLogprobs,
+                                     priorityScheduling: config.schedulingPolicy == .priority)
         tokenTexts = TokenTextCache(tokenizer: bundle.tokenizer)
         metrics = EngineMetricsRecorder(maxModelLen: sizing.maxModelLen)
         let bytesPerBlock = bundle.model.kvCacheBytesPerBlock(blockSize: config.blockSize)
         EngineLog.logger.info("""
             KV cache: \(kvCacheTokens) tokens in \(numKVBlocks - 1) blocks of \(config.blockSize) \
-            (\(numKVBlocks * bytesPerBlock >> 20) MiB); maximum concurrency for \(maxModelLen) tokens per \
+            (\((numKVBlocks * bytesPerBlock) >> 20) MiB); maximum concurrency for \(maxModelLen) tokens per \
             request: \(String(format: "%.2f", maxConcurrency))x
             """)
     }

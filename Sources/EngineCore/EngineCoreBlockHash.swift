@@ -3,18 +3,18 @@
 // cached block by accident (a 64-bit hash could collide and silently corrupt outputs).
 
 /// A 256-bit block hash; equal hashes mean equal token prefixes (and salts).
-public struct BlockHash: Hashable, Sendable, CustomStringConvertible {
-    public var words: (UInt64, UInt64, UInt64, UInt64)
+struct BlockHash: Hashable, Sendable, CustomStringConvertible {
+    var words: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) { words = (w0, w1, w2, w3) }
+    init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) { words = (w0, w1, w2, w3) }
 
-    public static func == (a: BlockHash, b: BlockHash) -> Bool {
+    static func == (a: BlockHash, b: BlockHash) -> Bool {
         a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(words.0); hasher.combine(words.1) }
+    func hash(into hasher: inout Hasher) { hasher.combine(words.0); hasher.combine(words.1) }
 
-    public var description: String {
+    var description: String {
         func hex(_ v: UInt64) -> String {
             let s = String(v, radix: 16)
             return String(repeating: "0", count: 16 - s.count) + s

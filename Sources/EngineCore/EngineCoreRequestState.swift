@@ -52,7 +52,8 @@ final class RequestState {
         promptLength = request.promptTokenIds.count
         self.maxTokens = maxTokens
         tokens = request.promptTokenIds
-        tokens.reserveCapacity(promptLength + maxTokens)
+        // Bounded: max_tokens may default to the whole context, and many requests can wait at once.
+        tokens.reserveCapacity(promptLength + min(maxTokens, 256))
         saltBytes = request.cacheSalt.map { Array($0.utf8) }
         generator = request.params.seed.map { SeededGenerator(seed: $0) }
         tracksOutputCounts = request.params.presencePenalty != 0 || request.params.frequencyPenalty != 0

@@ -1,6 +1,7 @@
 // Turns one logits row into the next token, in vLLM v1's order: logit_bias and min_tokens,
 // penalties (repetition, frequency, presence), then greedy argmax or temperature -> min_p ->
-// top-k / top-p -> a draw from the request's generator. Logprobs come from the raw row.
+// top-k / top-p -> one draw from the request's generator. Logprobs come from the raw row.
+// Vocabulary-sized buffers are allocated once; no per-token allocation except logprob results.
 
 import Foundation
 
@@ -15,22 +16,37 @@ final class Sampler {
     private static let topPInitialSpan: Float = 32
     private static let topPSortLimit = 64
 
-    private var weights: [Float]
+    private let paddedSize: Int
+    /// Processed logits of the row being sampled.
+    private let work: UnsafeMutablePointer<Float>
+    /// exp(logit - max) of `work`.
+    private let weights: UnsafeMutablePointer<Float>
+    /// Sanitized raw row for logprobs.
+    private let raw: UnsafeMutablePointer<Float>
+    private var candidates: [Int32] = []
     private var subset: [Int32] = []
     private var nextSubset: [Int32] = []
     private var bucketMass: [Double]
-
-    private var work: [Float]
-    private var candidates: [Int32] = []
     private var selector = TopKSelector()
     private var sharedGenerator: SeededGenerator
 
     init(vocabSize: Int, seed: UInt64) {
         self.vocabSize = vocabSize
-        work = [Float](repeating: 0, count: vocabSize)
-        weights = [Float](repeating: 0, count: vocabSize)
+        paddedSize = VectorMath.paddedCount(vocabSize)
+        work = .allocate(capacity: paddedSize)
+        weights = .allocate(capacity: paddedSize)
+        raw = .allocate(capacity: paddedSize)
+        work.initialize(repeating: -.infinity, count: paddedSize)
+        weights.initialize(repeating: 0, count: paddedSize)
+        raw.initialize(repeating: -.infinity, count: paddedSize)
         bucketMass = [Double](repeating: 0, count: Sampler.topPBuckets)
         sharedGenerator = SeededGenerator(seed: seed)
+    }
+
+    deinit {
+        work.deallocate()
+        weights.deallocate()
+        raw.deallocate()
     }
 
     /// Samples the next token of `request` from its raw logits `row` (vocabSize floats).
@@ -46,37 +62,43 @@ final class Sampler {
         } else {
             uniform = sharedGenerator.nextUnitDouble()
         }
-        return work.withUnsafeMutableBufferPointer { logits -> Int in
-            // A NaN logit (a broken model row) is treated as masked rather than poisoning the draw.
-            for i in 0..<logits.count { logits[i] = row[i].isNaN ? -.infinity : row[i] }
-            applyLogitsProcessors(logits, request: request)
-            if params.isGreedy { return Sampler.argmax(UnsafeBufferPointer(logits)) }
-            let inverseTemperature = Float(1.0 / max(params.temperature, Sampler.minimumTemperature))
-            for i in 0..<logits.count { logits[i] *= inverseTemperature }
-            return sampleFiltered(logits, params: params, uniform: uniform)
+        guard let base = row.baseAddress, row.count == vocabSize else { return 0 }
+        VectorMath.sanitizedCopy(base, count: vocabSize, to: work)
+        applyLogitsProcessors(request: request)
+        var maxValue = VectorMath.max(work, paddedCount: paddedSize)
+        if params.isGreedy || !maxValue.isFinite {
+            return VectorMath.firstIndex(of: maxValue, in: work, count: vocabSize)
         }
+        let inverseTemperature = Float(1.0 / max(params.temperature, Sampler.minimumTemperature))
+        VectorMath.scale(work, paddedCount: paddedSize, by: inverseTemperature)
+        maxValue *= inverseTemperature
+        return sampleFiltered(params: params, maxValue: maxValue, uniform: uniform)
     }
 
     /// Log-probabilities of the raw row: `token`'s value and rank plus the `topCount` best
-    /// (-1 = whole vocabulary).
+    /// (-1 = whole vocabulary). Tokens with NaN logits count as impossible.
     func logprobs(row: UnsafeBufferPointer<Float>, token: Int, topCount: Int) -> TokenLogprobs {
-        var maxValue = -Float.infinity
-        for v in row where v > maxValue { maxValue = v }
-        var sum = 0.0
-        for v in row { sum += exp(Double(v - maxValue)) }
-        let logNormalizer = Double(maxValue) + log(sum)
-        let value = row[token]
-        var rank = 0
-        for v in row where v >= value { rank += 1 }
-        let k = topCount < 0 ? row.count : topCount
+        guard let base = row.baseAddress, row.count == vocabSize, token >= 0, token < vocabSize else {
+            return TokenLogprobs(tokenId: token, logprob: -.infinity, rank: vocabSize, top: [])
+        }
+        VectorMath.sanitizedCopy(base, count: vocabSize, to: raw)
+        let maxValue = VectorMath.max(raw, paddedCount: paddedSize)
+        let total = VectorMath.expShifted(raw, paddedCount: paddedSize, shift: maxValue, into: weights)
+        let logNormalizer = Double(maxValue) + log(total)
+        let value = raw[token]
+        let rank = VectorMath.countAtLeast(raw, count: vocabSize, value: value)
+        let k = topCount < 0 ? vocabSize : topCount
         var top: [TopLogprob] = []
         if k > 0 {
-            let count = selector.select(row, k: k, into: &candidates)
+            var selected: [Int32] = []
+            swap(&selected, &candidates)
+            let count = selector.select(UnsafeBufferPointer(start: raw, count: vocabSize), k: k, into: &selected)
             top.reserveCapacity(count)
             for i in 0..<count {
-                let id = Int(candidates[i])
-                top.append(TopLogprob(tokenId: id, logprob: Float(Double(row[id]) - logNormalizer)))
+                let id = Int(selected[i])
+                top.append(TopLogprob(tokenId: id, logprob: Float(Double(raw[id]) - logNormalizer)))
             }
+            swap(&selected, &candidates)
         }
         return TokenLogprobs(tokenId: token, logprob: Float(Double(value) - logNormalizer), rank: max(rank, 1), top: top)
     }
@@ -92,9 +114,10 @@ final class Sampler {
         return best
     }
 
-    private func applyLogitsProcessors(_ logits: UnsafeMutableBufferPointer<Float>, request: RequestState) {
+    private func applyLogitsProcessors(request: RequestState) {
         let params = request.params
-        let vocab = logits.count
+        let vocab = vocabSize
+        let logits = work
         for (token, bias) in params.logitBias where token >= 0 && token < vocab {
             logits[token] += Float(bias)
         }
@@ -122,29 +145,17 @@ final class Sampler {
         }
     }
 
-    /// min_p, top-k and top-p over temperature-scaled logits, then one inverse-CDF draw.
-    private func sampleFiltered(_ logits: UnsafeMutableBufferPointer<Float>, params: SamplingParams,
-                                uniform: Double) -> Int {
-        let vocab = logits.count
-        var maxValue = -Float.infinity
-        for v in logits where v > maxValue { maxValue = v }
-        guard maxValue.isFinite else { return Sampler.argmax(UnsafeBufferPointer(logits)) }
-
+    /// min_p, top-k and top-p over the temperature-scaled `work`, then one inverse-CDF draw.
+    private func sampleFiltered(params: SamplingParams, maxValue: Float, uniform: Double) -> Int {
+        let vocab = vocabSize
         if params.minP > 0 {
             // p_i < minP * p_max  <=>  logit_i < logit_max + ln(minP)
-            let cutoff = maxValue + Float(log(params.minP))
-            for i in 0..<vocab where logits[i] < cutoff { logits[i] = -.infinity }
+            VectorMath.maskBelow(work, paddedCount: paddedSize, cutoff: maxValue + Float(log(params.minP)))
         }
         let topK = params.topK > 0 && params.topK < vocab ? params.topK : 0
-        let usesTopP = params.topP < 1
+        let total = VectorMath.expShifted(work, paddedCount: paddedSize, shift: maxValue, into: weights)
 
-        if topK == 0 && !usesTopP {
-            var total = 0.0
-            for i in 0..<vocab {
-                let w = exp(logits[i] - maxValue)
-                weights[i] = w
-                total += Double(w)
-            }
+        if topK == 0 && params.topP >= 1 {
             let target = uniform * total
             var cumulative = 0.0
             var lastValid = 0
@@ -156,77 +167,80 @@ final class Sampler {
             return lastValid
         }
 
+        var kept: [Int32] = []
+        swap(&kept, &candidates)
+        defer { swap(&kept, &candidates) }
+        var keptMass = 0.0
         if topK == 0 {
-            return sampleTopP(logits, maxValue: maxValue, topP: params.topP, uniform: uniform)
-        }
-        let count = selector.select(UnsafeBufferPointer(logits), k: topK, into: &candidates)
-        var kept = count
-        if usesTopP {
+            keptMass = selectNucleus(topP: params.topP, total: total, into: &kept)
+        } else {
+            let count = selector.select(UnsafeBufferPointer(start: work, count: vocab), k: topK, into: &kept)
             // top-p applies to the top-k distribution, renormalized.
-            let mass = candidates[0..<count].reduce(0.0) { $0 + exp(Double(logits[Int($1)] - maxValue)) }
+            var mass = 0.0
+            for i in 0..<count { mass += Double(weights[Int(kept[i])]) }
             let threshold = params.topP * mass
-            var cumulative = 0.0
-            kept = 0
+            var keep = 0
             // Keep token i while the mass strictly before it is below top_p (vLLM keeps at least one).
-            while kept < count && (kept == 0 || cumulative < threshold) {
-                cumulative += exp(Double(logits[Int(candidates[kept])] - maxValue))
-                kept += 1
+            while keep < count && (keep == 0 || keptMass < threshold) {
+                keptMass += Double(weights[Int(kept[keep])])
+                keep += 1
             }
+            kept.removeLast(count - keep)
         }
-        guard kept > 0 else { return Sampler.argmax(UnsafeBufferPointer(logits)) }
-        var total = 0.0
-        for i in 0..<kept { total += exp(Double(logits[Int(candidates[i])] - maxValue)) }
-        let target = uniform * total
-        var cumulative = 0.0
-        for i in 0..<kept {
-            cumulative += exp(Double(logits[Int(candidates[i])] - maxValue))
-            if cumulative > target { return Int(candidates[i]) }
-        }
-        return Int(candidates[kept - 1])
-    }
-
-    /// Nucleus sampling without a full sort: bucket the candidates by logit, keep whole buckets
-    /// while the kept mass stays below top_p, and refine only the bucket that crosses it. Keeps
-    /// exactly the tokens a descending sort would (token i kept iff the mass before it < top_p).
-    private func sampleTopP(_ logits: UnsafeMutableBufferPointer<Float>, maxValue: Float, topP: Double,
-                            uniform: Double) -> Int {
-        let keptMass = selectNucleus(UnsafeBufferPointer(logits), maxValue: maxValue, topP: topP)
-        guard !candidates.isEmpty else { return Sampler.argmax(UnsafeBufferPointer(logits)) }
+        guard let last = kept.last else { return VectorMath.firstIndex(of: maxValue, in: work, count: vocab) }
         let target = uniform * keptMass
         var cumulative = 0.0
-        for id in candidates {
+        for id in kept {
             cumulative += Double(weights[Int(id)])
             if cumulative > target { return Int(id) }
         }
-        return Int(candidates[candidates.count - 1])
+        return Int(last)
     }
 
-    /// Fills `candidates` with the nucleus of `logits` (any order) and returns its unnormalized mass.
-    func selectNucleus(_ logits: UnsafeBufferPointer<Float>, maxValue: Float, topP: Double) -> Double {
-        var total = 0.0
-        subset.removeAll(keepingCapacity: true)
-        for i in 0..<logits.count {
-            let v = logits[i]
-            if v == -.infinity { weights[i] = 0; continue }
-            let w = exp(v - maxValue)
-            weights[i] = w
-            total += Double(w)
-            subset.append(Int32(i))
+    /// Nucleus without a full sort: bucket candidates by logit, keep whole buckets while the kept
+    /// mass stays below top_p, and refine only the bucket that crosses it. Keeps exactly the tokens
+    /// a descending sort would (token i kept iff the mass before it < top_p). Needs `weights`
+    /// filled for `work`; returns the kept (unnormalized) mass.
+    private func selectNucleus(topP: Double, total: Double, into kept: inout [Int32]) -> Double {
+        let logits = work
+        let weights = self.weights
+        var subset: [Int32] = []
+        var nextSubset: [Int32] = []
+        var bucketMass: [Double] = []
+        swap(&subset, &self.subset)
+        swap(&nextSubset, &self.nextSubset)
+        swap(&bucketMass, &self.bucketMass)
+        defer {
+            swap(&subset, &self.subset)
+            swap(&nextSubset, &self.nextSubset)
+            swap(&bucketMass, &self.bucketMass)
         }
+        subset.removeAll(keepingCapacity: true)
+        kept.removeAll(keepingCapacity: true)
+
         let threshold = topP * total
-        candidates.removeAll(keepingCapacity: true)
         var keptMass = 0.0
-        var top = maxValue
+        var top = VectorMath.max(logits, paddedCount: paddedSize)
         var span = Sampler.topPInitialSpan
         let buckets = Sampler.topPBuckets
-        while subset.count > Sampler.topPSortLimit && span > 1e-5 {
+        let lastBucket = Float(buckets - 1)
+        // Level 0 reads the whole vocabulary; deeper levels only the crossing bucket's tokens.
+        var firstLevel = true
+        while (firstLevel || subset.count > Sampler.topPSortLimit) && span > 1e-5 {
             let width = span / Float(buckets)
-            func bucket(_ v: Float) -> Int {
-                let distance = (top - v) / width
-                return distance >= Float(buckets - 1) ? buckets - 1 : max(0, Int(distance))
-            }
+            let levelTop = top
             for b in 0..<buckets { bucketMass[b] = 0 }
-            for id in subset { bucketMass[bucket(logits[Int(id)])] += Double(weights[Int(id)]) }
+            if firstLevel {
+                for i in 0..<vocabSize where weights[i] > 0 {
+                    let distance = (levelTop - logits[i]) / width
+                    bucketMass[distance >= lastBucket ? buckets - 1 : Swift.max(0, Int(distance))] += Double(weights[i])
+                }
+            } else {
+                for id in subset {
+                    let distance = (levelTop - logits[Int(id)]) / width
+                    bucketMass[distance >= lastBucket ? buckets - 1 : Swift.max(0, Int(distance))] += Double(weights[Int(id)])
+                }
+            }
             // The first bucket whose mass reaches the threshold (the last one if rounding never does).
             var crossing = buckets - 1
             for b in 0..<buckets {
@@ -234,22 +248,36 @@ final class Sampler {
                 keptMass += bucketMass[b]
             }
             nextSubset.removeAll(keepingCapacity: true)
-            for id in subset {
-                let b = bucket(logits[Int(id)])
-                if b < crossing { candidates.append(id) } else if b == crossing { nextSubset.append(id) }
+            func route(_ id: Int32) {
+                let distance = (levelTop - logits[Int(id)]) / width
+                let b = distance >= lastBucket ? buckets - 1 : Swift.max(0, Int(distance))
+                if b < crossing { kept.append(id) } else if b == crossing { nextSubset.append(id) }
+            }
+            if firstLevel {
+                for i in 0..<vocabSize where weights[i] > 0 { route(Int32(i)) }
+            } else {
+                for id in subset { route(id) }
             }
             swap(&subset, &nextSubset)
             top -= Float(crossing) * width
             span = width
+            firstLevel = false
         }
         subset.sort { logits[Int($0)] > logits[Int($1)] || (logits[Int($0)] == logits[Int($1)] && $0 < $1) }
-        for id in subset where candidates.isEmpty || keptMass < threshold {
-            candidates.append(id)
+        for id in subset where kept.isEmpty || keptMass < threshold {
+            kept.append(id)
             keptMass += Double(weights[Int(id)])
         }
         return keptMass
     }
 
-    /// The last selection (nucleus or top-k), for tests.
-    var candidatesForTesting: [Int32] { candidates }
+    /// The nucleus `sample` would draw from for these raw logits (after sanitizing), for tests.
+    func nucleusForTesting(_ logits: [Float], topP: Double) -> Set<Int> {
+        logits.withUnsafeBufferPointer { VectorMath.sanitizedCopy($0.baseAddress!, count: vocabSize, to: work) }
+        let maxValue = VectorMath.max(work, paddedCount: paddedSize)
+        let total = VectorMath.expShifted(work, paddedCount: paddedSize, shift: maxValue, into: weights)
+        var kept: [Int32] = []
+        _ = selectNucleus(topP: topP, total: total, into: &kept)
+        return Set(kept.map(Int.init))
+    }
 }

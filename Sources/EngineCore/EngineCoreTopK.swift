@@ -13,6 +13,9 @@ struct TopKSelector {
         guard limit > 0 else { return 0 }
         heapValues.removeAll(keepingCapacity: true)
         heapIndices.removeAll(keepingCapacity: true)
+        // The worst kept entry (heap root) in locals: most values lose to it without touching the heap.
+        var rootValue = -Float.infinity
+        var rootIndex = Int32.max
         for i in 0..<values.count {
             let v = values[i]
             if v == -Float.infinity || v.isNaN { continue }
@@ -20,10 +23,16 @@ struct TopKSelector {
                 heapValues.append(v)
                 heapIndices.append(Int32(i))
                 siftUp(heapValues.count - 1)
-            } else if isBetter(v, Int32(i), than: heapValues[0], heapIndices[0]) {
+            } else if v > rootValue || (v == rootValue && Int32(i) < rootIndex) {
                 heapValues[0] = v
                 heapIndices[0] = Int32(i)
                 siftDown(0)
+            } else {
+                continue
+            }
+            if heapValues.count == limit {
+                rootValue = heapValues[0]
+                rootIndex = heapIndices[0]
             }
         }
         // Pop worst-first, then reverse into best-first order.

@@ -100,8 +100,13 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Response {
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: JSONWriter.string(value))))
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, requestId: String? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let requestId { headers[requestIdHeader] = requestId }
+        return Response(status: status, headers: headers,
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: JSONWriter.string(value))))
     }
 }
+
+/// openai-python exposes this header as `response.request_id`.
+let requestIdHeader = HTTPField.Name("X-Request-Id")!

@@ -88,7 +88,7 @@ public final class OpenAIServer: Sendable {
                                       limits: configuration.limits)
         logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), maxTokens: plan.maxTokens, params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await completeNonStreaming(plan, engine: engine, metrics: metrics))
+            return Response.json(try await completeNonStreaming(plan, engine: engine, metrics: metrics), requestId: plan.id)
         }
         let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
                                                     prompts: plan.prompts, params: plan.params,
@@ -105,7 +105,7 @@ public final class OpenAIServer: Sendable {
                                 limits: configuration.limits)
         logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], maxTokens: [plan.maxTokens], params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await chatNonStreaming(plan, engine: engine, metrics: metrics))
+            return Response.json(try await chatNonStreaming(plan, engine: engine, metrics: metrics), requestId: plan.id)
         }
         let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
                                                     prompts: [plan.prompt], params: plan.params,
@@ -119,7 +119,7 @@ public final class OpenAIServer: Sendable {
     func sseResponse(id: String, _ produce: @escaping @Sendable ((String) async throws -> Void) async throws -> Void)
         -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache",
-                                   HTTPField.Name("X-Request-Id")!: id]
+                                   requestIdHeader: id]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var writer = writer
             try await produce { text in

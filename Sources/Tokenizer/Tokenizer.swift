@@ -14,7 +14,7 @@ public final class Tokenizer: @unchecked Sendable {
         var normalizer: Normalizer?
         var preTokenizer: PreTokenizer?
         var postProcessor: PostProcessor = .none
-        var decoder: Decoder?
+        var decoder: TokenDecoder?
         var idToToken: [String?]
         var addedTokens: [AddedToken] = []
         var bosToken: String?
@@ -31,12 +31,15 @@ public final class Tokenizer: @unchecked Sendable {
     private let normalizer: Normalizer?
     private let preTokenizer: PreTokenizer?
     private let postProcessor: PostProcessor
-    private let decoder: Decoder?
+    private let decoder: TokenDecoder?
     private let idToToken: [String?]
-    private let tokenToId: [TokenKey: Int]
+    private let tokenToId: ByteStringIndex
     private let specialIds: Set<Int>
+    /// Added tokens matched on the raw input.
     private let addedTokenMatcher: AddedTokenMatcher
     private let hasAddedTokens: Bool
+    /// Added tokens with `normalized: true`: HF matches them on the normalized text instead.
+    private let normalizedTokenMatcher: AddedTokenMatcher?
 
     public let vocabSize: Int
     public let bosTokenId: Int?
@@ -57,26 +60,38 @@ public final class Tokenizer: @unchecked Sendable {
         var table = parts.idToToken
         for token in parts.addedTokens {
             if token.id >= table.count { table.append(contentsOf: repeatElement(nil, count: token.id - table.count + 1)) }
-            table[token.id] = token.content
+            // HF's id -> token map holds a normalized token's normalized text (what decoders see).
+            if token.normalized, let normalizer = parts.normalizer {
+                table[token.id] = normalizer.apply(token.content)
+            } else {
+                table[token.id] = token.content
+            }
         }
         idToToken = table
-        var lookup: [TokenKey: Int] = [:]
-        lookup.reserveCapacity(table.count)
+        // Added tokens first so they win over a same-spelled model token.
+        var lookup = ByteStringIndex(expectedCount: table.count)
+        for token in parts.addedTokens { lookup.insert(token.content.utf8, id: Int32(token.id)) }
         for (id, token) in table.enumerated() {
-            guard let token else { continue }
-            let key = TokenKey(token)
-            if lookup[key] == nil { lookup[key] = id }
+            if let token { lookup.insert(token.utf8, id: Int32(id)) }
         }
-        for token in parts.addedTokens { lookup[TokenKey(token.content)] = token.id }
         tokenToId = lookup
         specialIds = Set(parts.addedTokens.filter { $0.special }.map { $0.id })
-        addedTokenMatcher = AddedTokenMatcher(parts.addedTokens)
-        hasAddedTokens = !parts.addedTokens.isEmpty
+        let matchNormalized = parts.normalizer != nil
+        let rawTokens = parts.addedTokens.filter { !(matchNormalized && $0.normalized) }
+        // HF also normalizes these tokens' own text (a Prepend normalizer makes "<pad>" match "▁<pad>").
+        let normalizedTokens = parts.addedTokens.filter { matchNormalized && $0.normalized }.map { token -> AddedToken in
+            var copy = token
+            if let normalizer = parts.normalizer { copy.content = normalizer.apply(token.content) }
+            return copy
+        }
+        addedTokenMatcher = AddedTokenMatcher(rawTokens)
+        hasAddedTokens = !rawTokens.isEmpty
+        normalizedTokenMatcher = normalizedTokens.isEmpty ? nil : AddedTokenMatcher(normalizedTokens)
         vocabSize = table.count
 
         func resolve(_ token: String?, _ id: Int?) -> (String?, Int?) {
             if let id, id >= 0, id < table.count { return (token ?? table[id], id) }
-            if let token, let found = lookup[TokenKey(token)] { return (token, found) }
+            if let token, let found = lookup.lookup(token) { return (token, Int(found)) }
             return (token, nil)
         }
         (bosToken, bosTokenId) = resolve(parts.bosToken, parts.bosTokenId)
@@ -121,9 +136,26 @@ public final class Tokenizer: @unchecked Sendable {
         } else {
             segmentBytes = Array(buffer[range])
         }
-        var pieces = PieceList(bytes: segmentBytes, ranges: [0..<segmentBytes.count])
-        segmentBytes = []
-        preTokenizer?.apply(&pieces, SegmentContext(isFirst: range.lowerBound == 0))
+        guard let normalizedTokenMatcher else {
+            encodeNormalized(segmentBytes, 0..<segmentBytes.count, isFirst: range.lowerBound == 0, &scratch, &ids)
+            return
+        }
+        let segments = segmentBytes.withUnsafeBufferPointer { normalizedTokenMatcher.split($0) }
+        for segment in segments {
+            switch segment {
+            case .token(let id): ids.append(id)
+            case .text(let piece):
+                encodeNormalized(segmentBytes, piece, isFirst: range.lowerBound == 0 && piece.lowerBound == 0, &scratch, &ids)
+            }
+        }
+    }
+
+    /// Pre-tokenize and run the model over normalized text.
+    private func encodeNormalized(_ normalized: [UInt8], _ range: Range<Int>, isFirst: Bool,
+                                  _ scratch: inout BPEScratch, _ ids: inout [Int]) {
+        var pieces = PieceList(bytes: range.count == normalized.count ? normalized : Array(normalized[range]),
+                               ranges: [0..<range.count])
+        preTokenizer?.apply(&pieces, SegmentContext(isFirst: isFirst))
         pieces.bytes.withUnsafeBufferPointer { bytes in
             switch model {
             case .bpe(let bpe):
@@ -154,7 +186,7 @@ public final class Tokenizer: @unchecked Sendable {
         return idToToken[id]
     }
 
-    public func id(forToken token: String) -> Int? { tokenToId[TokenKey(token)] }
+    public func id(forToken token: String) -> Int? { tokenToId.lookup(token).map { Int($0) } }
 
     public func isSpecial(_ id: Int) -> Bool { specialIds.contains(id) }
 }

@@ -15,11 +15,11 @@ final class BPEModel: @unchecked Sendable {
     let fuseUnknown: Bool
     let byteFallback: Bool
     /// Whole words found in the vocabulary skip merging (tiktoken, Llama-3 `ignore_merges`); keyed by raw bytes.
-    let wholeWordIds: [TokenKey: Int32]?
+    let wholeWordIds: ByteStringIndex?
     private let cache = WordCache()
 
     init(merges: [UInt64: UInt64], byteLevel: Bool, byteIds: [Int32], scalarIds: [UInt32: Int32],
-         unknownId: Int32?, fuseUnknown: Bool, byteFallback: Bool, wholeWordIds: [TokenKey: Int32]?) {
+         unknownId: Int32?, fuseUnknown: Bool, byteFallback: Bool, wholeWordIds: ByteStringIndex?) {
         self.merges = merges
         self.byteLevel = byteLevel
         self.byteIds = byteIds
@@ -41,7 +41,7 @@ final class BPEModel: @unchecked Sendable {
             if cache.lookup(hash: hash, word: word, into: &out) { return }
         }
         let start = out.count
-        if let wholeWordIds, let id = wholeWordIds[TokenKey(slice: word)] {
+        if let wholeWordIds, let id = wholeWordIds.lookup(word) {
             out.append(Int(id))
         } else {
             initialSymbols(word, into: &scratch.symbols)
@@ -253,8 +253,9 @@ final class WordCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = table[hash], entry.word.count == word.count else { return false }
-        let same = entry.word.withUnsafeBufferPointer { stored in
-            memcmp(stored.baseAddress!, word.baseAddress!, word.count) == 0
+        let same = entry.word.withUnsafeBufferPointer { stored -> Bool in
+            guard let storedBase = stored.baseAddress, let wordBase = word.baseAddress else { return word.isEmpty }
+            return memcmp(storedBase, wordBase, word.count) == 0
         }
         guard same else { return false }
         for id in entry.ids { out.append(Int(id)) }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Turns token strings back into text (HF `decoders`); each step maps a token list to a token list.
-indirect enum Decoder {
+indirect enum TokenDecoder {
     case byteLevel
     case metaspace(replacement: String, stripFirstSpace: Bool)
     case byteFallback
@@ -10,7 +10,7 @@ indirect enum Decoder {
     case replace(String, String)
     case wordPiece(prefix: String, cleanup: Bool)
     case bpeSuffix(String)
-    case sequence([Decoder])
+    case sequence([TokenDecoder])
 
     func decode(_ tokens: [String]) -> [String] {
         switch self {

@@ -75,6 +75,8 @@ extension Tokenizer {
     }
 
     /// The split rules llama.cpp uses for each `tokenizer.ggml.pre` value, as HF pre-tokenizers.
+    /// Other types with bespoke regex sets (deepseek-llm, ...) fall back to the GPT-2 rules:
+    /// usually the same ids, but not guaranteed.
     static func ggufPreTokenizer(_ pre: String?) throws -> PreTokenizer {
         let byteLevelOnly = PreTokenizer.byteLevel(addPrefixSpace: false, useRegex: false)
         switch pre ?? "default" {
@@ -84,6 +86,13 @@ extension Tokenizer {
             return .sequence([.split(ScannedPattern(flavor: .qwen2), .isolated, invert: false), byteLevelOnly])
         case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva":
             return .sequence([.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)])
+        case "falcon":
+            return .sequence([.split(try KnownPattern.make(#"[\p{P}\$\+<=>\^~\|`]+"#), .isolated, invert: false),
+                              .split(ScannedPattern(flavor: .gpt2), .isolated, invert: false),
+                              .split(try KnownPattern.make("[0-9][0-9][0-9]"), .isolated, invert: false), byteLevelOnly])
+        case "deepseek-coder":
+            let patterns = ["[\r\n]", #"\s?\p{L}+"#, #"\s?\p{P}+"#, #"[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+"#, #"\p{N}"#]
+            return .sequence(try patterns.map { .split(try KnownPattern.make($0), .isolated, invert: false) } + [byteLevelOnly])
         default:
             return .byteLevel(addPrefixSpace: false, useRegex: true)
         }

@@ -148,7 +148,7 @@ enum TokenizerJSONLoader {
         }
     }
 
-    static func parseDecoder(_ object: JSONValue, _ path: String) throws -> Decoder {
+    static func parseDecoder(_ object: JSONValue, _ path: String) throws -> TokenDecoder {
         let type = object["type"]?.string ?? ""
         switch type {
         case "ByteLevel": return .byteLevel

@@ -108,13 +108,23 @@ enum VocabMergesLoader {
             guard let id = value.int, id >= 0 else { throw TokenizerError("\(vocabPath): \(token) has no integer id") }
             vocab.append((token, id))
         }
-        guard let mergesText = try? String(contentsOfFile: mergesPath, encoding: .utf8) else { throw TokenizerError("cannot read \(mergesPath)") }
+        guard let mergesData = FileManager.default.contents(atPath: mergesPath) else { throw TokenizerError("cannot read \(mergesPath)") }
+        let mergeBytes = [UInt8](mergesData)
         var merges: [(String, String)] = []
-        for line in mergesText.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.hasPrefix("#version") { continue }
-            let fields = line.split(separator: " ", maxSplits: 1)
-            guard fields.count == 2 else { throw TokenizerError("\(mergesPath): malformed merge line \"\(line)\"") }
-            merges.append((String(fields[0]), String(fields[1])))
+        var lineStart = 0
+        while lineStart < mergeBytes.count {
+            var lineEnd = lineStart
+            while lineEnd < mergeBytes.count, mergeBytes[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            var end = lineEnd
+            if end > lineStart, mergeBytes[end - 1] == 0x0D { end -= 1 }
+            let line = mergeBytes[lineStart..<end]
+            if line.isEmpty || line.starts(with: Array("#version".utf8)) { continue }
+            guard let space = line.firstIndex(of: 0x20) else {
+                throw TokenizerError("\(mergesPath): malformed merge line \"\(String(decoding: line, as: UTF8.self))\"")
+            }
+            merges.append((String(decoding: mergeBytes[lineStart..<space], as: UTF8.self),
+                           String(decoding: mergeBytes[(space + 1)..<end], as: UTF8.self)))
         }
         let isQwen2 = (config["tokenizer_class"]?.string ?? "").hasPrefix("Qwen2")
         let preTokenizer: PreTokenizer = isQwen2

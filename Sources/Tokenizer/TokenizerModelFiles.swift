@@ -19,15 +19,25 @@ enum TiktokenLoader {
     }
 
     static func load(_ data: Data, path: String) throws -> Tokenizer.Parts {
-        guard let text = String(data: data, encoding: .utf8) else { throw TokenizerError("\(path): not UTF-8 text") }
         var tokens: [[UInt8]] = []
-        for (lineNumber, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            let fields = line.split(separator: " ")
-            guard fields.count == 2, let rank = Int(fields[1]), let bytes = Data(base64Encoded: String(fields[0])) else {
-                throw TokenizerError("\(path): line \(lineNumber + 1) is not \"base64 rank\"")
+        let bytes = [UInt8](data)
+        var lineStart = 0
+        var lineNumber = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            lineNumber += 1
+            defer { lineStart = lineEnd + 1 }
+            var end = lineEnd
+            if end > lineStart, bytes[end - 1] == 0x0D { end -= 1 }
+            if end == lineStart { continue }
+            guard let space = bytes[lineStart..<end].firstIndex(of: 0x20),
+                  let rank = Int(String(decoding: bytes[(space + 1)..<end], as: UTF8.self)),
+                  let token = decodeBase64(bytes[lineStart..<space]) else {
+                throw TokenizerError("\(path): line \(lineNumber) is not \"base64 rank\"")
             }
-            guard rank == tokens.count else { throw TokenizerError("\(path): line \(lineNumber + 1) has rank \(rank), expected \(tokens.count)") }
-            tokens.append([UInt8](bytes))
+            guard rank == tokens.count else { throw TokenizerError("\(path): line \(lineNumber) has rank \(rank), expected \(tokens.count)") }
+            tokens.append(token)
         }
         let (model, vocab) = BPEBuilder.fromRankedBytes(tokens)
         var idToToken = [String?](repeating: nil, count: vocab.count)
@@ -41,6 +51,33 @@ enum TiktokenLoader {
             postProcessor: .wrap(prefix: [bos], suffix: []), decoder: .byteLevel, idToToken: idToToken, addedTokens: added,
             bosToken: llama3SpecialTokens[0], eosToken: llama3SpecialTokens[1], bosTokenId: bos, eosTokenId: bos + 1)
     }
+}
+
+/// Standard base64 (with optional padding); nil on any other character.
+func decodeBase64(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+    var out: [UInt8] = []
+    out.reserveCapacity(text.count * 3 / 4)
+    var buffer: UInt32 = 0
+    var bits = 0
+    for char in text {
+        let value: UInt32
+        switch char {
+        case 0x41...0x5A: value = UInt32(char - 0x41)
+        case 0x61...0x7A: value = UInt32(char - 0x61 + 26)
+        case 0x30...0x39: value = UInt32(char - 0x30 + 52)
+        case 0x2B: value = 62
+        case 0x2F: value = 63
+        case 0x3D: continue
+        default: return nil
+        }
+        buffer = buffer << 6 | value
+        bits += 6
+        if bits >= 8 {
+            bits -= 8
+            out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
+        }
+    }
+    return out
 }
 
 /// SentencePiece BPE vocabularies (tokenizer.model protobuf, GGUF "llama"): pieces with scores and types.
@@ -60,7 +97,7 @@ enum SentencePieceVocabulary {
         var normalizers: [Normalizer] = []
         if addSpacePrefix { normalizers.append(.prepend(space)) }
         normalizers.append(.replace(LiteralPattern(needle: [0x20]), space))
-        var decoders: [Decoder] = [.replace(space, " "), .byteFallback, .fuse]
+        var decoders: [TokenDecoder] = [.replace(space, " "), .byteFallback, .fuse]
         if addSpacePrefix { decoders.append(.strip(content: " ", start: 1, stop: 0)) }
         func valid(_ id: Int?) -> Int? { id.flatMap { $0 >= 0 && $0 < tokens.count ? $0 : nil } }
         return Tokenizer.Parts(

@@ -13,7 +13,10 @@ indirect enum Normalizer {
 
     func apply(_ text: String) -> String {
         switch self {
-        case .nfc: return text.precomposedStringWithCanonicalMapping
+        case .nfc:
+            // Scalars below U+0300 (lead bytes < 0xCC) are never changed by NFC: skip the costly call.
+            if !text.utf8.contains(where: { $0 >= 0xCC }) { return text }
+            return text.precomposedStringWithCanonicalMapping
         case .nfd: return text.decomposedStringWithCanonicalMapping
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping

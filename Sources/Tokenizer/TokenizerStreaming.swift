@@ -107,7 +107,10 @@ public struct StopStringMatcher {
             while start + stop.count <= pending.count {
                 if let current = best, start > current.0 { break }
                 if pending[start] == stop[0], pending[start..<(start + stop.count)].elementsEqual(stop) {
-                    if best == nil || start < best!.0 || (start == best!.0 && stop.count > best!.1.count) { best = (start, stop) }
+                    if let current = best, current.0 < start || (current.0 == start && current.1.count >= stop.count) {
+                        break
+                    }
+                    best = (start, stop)
                     break
                 }
                 start += 1

@@ -20,7 +20,7 @@ final class ChatTemplateFeatureTests: XCTestCase {
             let result = Result { try ChatTemplate(source: source, now: { fixedNow }).render(context) }
             switch (result, testCase["output"], testCase["error"]) {
             case (.success(let got), .string(let want)?, _):
-                if got != want { failures.append("\(source.debugDescription)\n  got:  \(got.debugDescription)\n  want: \(want.debugDescription)") }
+                if !got.utf8.elementsEqual(want.utf8) { failures.append("\(source.debugDescription)\n  got:  \(got.debugDescription)\n  want: \(want.debugDescription)") }
             case (.failure(let error as ChatTemplateError), _, .string(let message)?):
                 if testCase["raised"] == .bool(true), error.kind != .raised || error.message != message {
                     failures.append("\(source.debugDescription): expected raise_exception(\(message)), got \(error)")

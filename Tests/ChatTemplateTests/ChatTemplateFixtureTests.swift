@@ -56,7 +56,8 @@ final class ChatTemplateFixtureTests: XCTestCase {
                                             extraContext: extra)
                 }
                 switch (result, expected["output"], expected["error"]) {
-                case (.success(let output), .string(let want)?, _) where output == want:
+                // Byte comparison: Swift's String == ignores Unicode normalisation differences.
+                case (.success(let output), .string(let want)?, _) where output.utf8.elementsEqual(want.utf8):
                     identical += 1
                 case (.failure(let error as ChatTemplateError), _, .string(let message)?):
                     // raise_exception messages must match exactly; other errors just have to happen.

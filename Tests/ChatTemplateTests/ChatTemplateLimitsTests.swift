@@ -105,3 +105,20 @@ final class ChatTemplateLimitsTests: XCTestCase {
         XCTAssertNotNil(renderError("{{ [1][5:2:0] }}"))
     }
 }
+
+final class ChatTemplateNestingTests: XCTestCase {
+    func testSelfNestingNamespaceIsRefused() {
+        let source = "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}"
+        XCTAssertThrowsError(try ChatTemplate(source: source).render([:]))
+        XCTAssertThrowsError(try ChatTemplate(source: "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}").render([:]))
+    }
+
+    func testOverlyDeepContextIsRefused() throws {
+        var value: TemplateValue = "leaf"
+        for _ in 0..<1000 { value = .array([value]) }
+        XCTAssertThrowsError(try ChatTemplate(source: "{{ x }}").render(["x": value]))
+        var shallow: TemplateValue = "leaf"
+        for _ in 0..<3 { shallow = .array([shallow]) }
+        XCTAssertEqual(try ChatTemplate(source: "{{ x }}").render(["x": shallow]), "[[['leaf']]]")
+    }
+}

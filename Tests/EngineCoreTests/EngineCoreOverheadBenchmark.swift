@@ -48,8 +48,8 @@ final class EngineCoreOverheadBenchmark: XCTestCase {
                                                   params: p))
         }
         _ = try core.step()  // prefill
-        for _ in 0..<5 { _ = try core.step() }
-        let steps = 100
+        for _ in 0..<2 { _ = try core.step() }
+        let steps = 20
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try core.step() }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -77,12 +77,12 @@ final class EngineCoreOverheadBenchmark: XCTestCase {
         penalties.repetitionPenalty = 1.1
         penalties.presencePenalty = 0.5
         for vocab in [512, 32000] {
-            try measureDecode(vocab: vocab, seqs: 256, params: greedy, label: "greedy")
-            try measureDecode(vocab: vocab, seqs: 256, params: random, label: "temperature")
-            try measureDecode(vocab: vocab, seqs: 256, params: nucleus, label: "top_p=0.95")
-            try measureDecode(vocab: vocab, seqs: 256, params: topK, label: "top_k=50")
-            try measureDecode(vocab: vocab, seqs: 256, params: logprobs, label: "greedy+logprobs=5")
-            try measureDecode(vocab: vocab, seqs: 256, params: penalties, label: "penalties")
+            try measureDecode(vocab: vocab, seqs: 64, params: greedy, label: "greedy")
+            try measureDecode(vocab: vocab, seqs: 64, params: random, label: "temperature")
+            try measureDecode(vocab: vocab, seqs: 64, params: nucleus, label: "top_p=0.95")
+            try measureDecode(vocab: vocab, seqs: 64, params: topK, label: "top_k=50")
+            try measureDecode(vocab: vocab, seqs: 64, params: logprobs, label: "greedy+logprobs=5")
+            try measureDecode(vocab: vocab, seqs: 64, params: penalties, label: "penalties")
         }
     }
 }

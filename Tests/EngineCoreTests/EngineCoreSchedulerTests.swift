@@ -187,59 +187,78 @@ final class EngineCoreSchedulerTests: XCTestCase {
         XCTAssertEqual(result.tokens["a"], model.referenceGreedy(prompt: prompt, maxTokens: 8))
     }
 
-    /// Thousands of random adds, aborts and steps under KV pressure: every step stays within its
-    /// limits, outputs of completed greedy requests match the reference, and at the end every block
-    /// is free with a zero reference count.
+    /// Thousands of random adds, aborts and steps under KV pressure, for several scheduler
+    /// configurations: every step stays within its limits, completed greedy requests match the
+    /// cacheless reference, and at the end every block is free with a zero reference count.
     func testRandomizedEventsLeakNoBlocks() throws {
+        let variants: [(SchedulingPolicy, Bool, Bool)] = [(.fcfs, true, true), (.priority, true, true), (.fcfs, false, false)]
+        for (variant, (policy, caching, chunked)) in variants.enumerated() {
+            try randomizedRun(seed: 2024 + UInt64(variant), events: 1500,
+                              config: config(blocks: 14, blockSize: 4, maxLen: 32, budget: chunked ? 12 : 32, seqs: 5,
+                                             chunked: chunked, caching: caching, policy: policy,
+                                             threshold: chunked ? 8 : nil))
+        }
+    }
+
+    private func randomizedRun(seed: UInt64, events: Int, config cfg: SchedulerConfig) throws {
+        let label = "\(cfg.policy) caching=\(cfg.enablePrefixCaching) chunked=\(cfg.enableChunkedPrefill)"
         let model = FakeModel(vocabSize: 32)
-        let cfg = config(blocks: 24, blockSize: 4, maxLen: 64, budget: 12, seqs: 5,
-                         policy: .fcfs, threshold: 8)
         let core = try EngineCore(model: model, config: cfg)
-        var rng = SeededGenerator(seed: 2024)
+        var rng = SeededGenerator(seed: seed)
         var live: [String] = []
         var prompts: [String: [Int]] = [:]
+        var greedyIds = Set<String>()
         var produced: [String: [Int]] = [:]
         let prefixes = (0..<3).map { makePrompt(8, seed: 500 + UInt64($0), vocab: 32) }
         var nextId = 0
-        var finishedChecked = 0
-        for event in 0..<3000 {
+        var finished = 0
+        for event in 0..<events {
             let roll = rng.next() % 10
             if roll < 3 && live.count < 12 {
                 let id = "q\(nextId)"; nextId += 1
                 let shared = prefixes[Int(rng.next() % 3)]
-                let prompt = shared.prefix(Int(rng.next() % 9)) + makePrompt(1 + Int(rng.next() % 14), seed: rng.next(), vocab: 32)
-                let params = makeParams(maxTokens: 1 + Int(rng.next() % 12), temperature: rng.next() % 2 == 0 ? 0 : 0.9,
-                                        seed: rng.next() % 3 == 0 ? nil : rng.next() % 100)
-                try core.addRequest(makeRequest(id, Array(prompt), params, eos: [0], arrival: Double(event)))
-                live.append(id); prompts[id] = Array(prompt)
+                let prompt = Array(shared.prefix(Int(rng.next() % 9)))
+                    + makePrompt(1 + Int(rng.next() % 12), seed: rng.next(), vocab: 32)
+                let greedy = rng.next() % 2 == 0
+                let params = makeParams(maxTokens: 1 + Int(rng.next() % 10), temperature: greedy ? 0 : 0.9,
+                                        seed: rng.next() % 3 == 0 ? nil : rng.next() % 100) {
+                    $0.promptLogprobs = rng.next() % 5 == 0 ? 1 : nil
+                }
+                try core.addRequest(makeRequest(id, prompt, params, eos: [0], arrival: Double(event),
+                                                priority: Int(rng.next() % 3)))
+                live.append(id); prompts[id] = prompt
+                if greedy { greedyIds.insert(id) }
             } else if roll == 3 && !live.isEmpty {
                 let id = live.remove(at: Int(rng.next() % UInt64(live.count)))
                 core.abortRequests([id])
+                produced[id] = nil
             } else {
                 for output in try core.step() {
                     produced[output.requestId, default: []].append(contentsOf: output.newTokenIds)
-                    if output.finished {
-                        live.removeAll { $0 == output.requestId }
-                        XCTAssertTrue(output.finishReason == .stop || output.finishReason == .length)
-                        finishedChecked += 1
+                    guard output.finished else { continue }
+                    live.removeAll { $0 == output.requestId }
+                    XCTAssertTrue(output.finishReason == .stop || output.finishReason == .length, label)
+                    finished += 1
+                    if greedyIds.contains(output.requestId), let prompt = prompts[output.requestId],
+                       let tokens = produced[output.requestId] {
+                        XCTAssertEqual(tokens, model.referenceGreedy(prompt: prompt, maxTokens: tokens.count), label)
                     }
                 }
             }
             let stats = core.stats
-            XCTAssertLessThanOrEqual(stats.numRunning, 5)
-            XCTAssertLessThanOrEqual(stats.lastStepNumTokens, 12)
+            XCTAssertLessThanOrEqual(stats.numRunning, cfg.maxNumSeqs, label)
+            XCTAssertLessThanOrEqual(stats.lastStepNumTokens, cfg.maxNumBatchedTokens, label)
         }
         core.abortRequests(live)
-        XCTAssertGreaterThan(finishedChecked, 100)
-        XCTAssertGreaterThan(core.stats.numPreemptions, 0)
-        XCTAssertGreaterThan(core.stats.prefixCacheHits, 0)
-        XCTAssertFalse(core.hasUnfinishedRequests)
+        XCTAssertGreaterThan(finished, 50, label)
+        XCTAssertGreaterThan(core.stats.numPreemptions, 0, label)
+        if cfg.enablePrefixCaching { XCTAssertGreaterThan(core.stats.prefixCacheHits, 0, label) }
+        XCTAssertFalse(core.hasUnfinishedRequests, label)
         let pool = core.blockPoolForTesting
-        XCTAssertEqual(pool.numFreeBlocks, pool.numUsableBlocks)
-        XCTAssertTrue((0..<pool.numBlocks).allSatisfy { pool.refCount(of: $0) == 0 })
-        XCTAssertEqual(Set(pool.freeQueueOrder()).count, pool.numUsableBlocks)
-        XCTAssertEqual(core.stats.kvCacheUsage, 0)
-        XCTAssertTrue(model.batchShapes.allSatisfy { $0.tokens <= 12 && $0.seqs <= 5 })
-        _ = prompts
+        XCTAssertEqual(pool.numFreeBlocks, pool.numUsableBlocks, label)
+        XCTAssertTrue((0..<pool.numBlocks).allSatisfy { pool.refCount(of: $0) == 0 }, label)
+        XCTAssertEqual(Set(pool.freeQueueOrder()).count, pool.numUsableBlocks, label)
+        XCTAssertEqual(core.stats.kvCacheUsage, 0, label)
+        XCTAssertTrue(model.batchShapes.allSatisfy { $0.tokens <= cfg.maxNumBatchedTokens && $0.seqs <= cfg.maxNumSeqs }, label)
     }
 }

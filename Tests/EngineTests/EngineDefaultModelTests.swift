@@ -75,4 +75,36 @@ final class EngineDefaultModelTests: XCTestCase {
         XCTAssertFalse(final.outputs[0].text.isEmpty)
         XCTAssertEqual(engine.stats().kvCacheUsage, 0)
     }
+
+    func testPrefixCacheAndCancellationOnTheDefaultModel() async throws {
+        let llm = try engine()
+        let prefix = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 5)
+        try llm.addRequest(requestId: "first", prompt: .text(prefix + "Then"), params: Support.greedy(maxTokens: 2))
+        let first = try XCTUnwrap(Support.runToCompletion(llm)["first"])
+        try llm.addRequest(requestId: "second", prompt: .text(prefix + "Later"), params: Support.greedy(maxTokens: 2))
+        let second = try XCTUnwrap(Support.runToCompletion(llm)["second"])
+        let shared = zip(first.promptTokenIds, second.promptTokenIds).prefix { $0 == $1 }.count
+        XCTAssertGreaterThan(shared, 32)
+        XCTAssertEqual(second.numCachedTokens, shared / 16 * 16)
+
+        let engine = AsyncLLMEngine(engine: llm)
+        var params = Support.greedy(maxTokens: 200)
+        params.ignoreEOS = true
+        do {
+            let stream = try engine.generate(requestId: "cancel", prompt: .text("Tell me a story"), params: params)
+            var tokens = 0
+            for try await output in stream {
+                tokens += output.outputs.reduce(0) { $0 + $1.tokenIds.count }
+                if tokens >= 3 { break }
+            }
+        }
+        var freed = false
+        for _ in 0..<2000 where !freed {
+            let stats = engine.stats()
+            freed = stats.kvCacheUsage == 0 && stats.requestSuccess["abort"] == 1
+            if !freed { try await Task.sleep(nanoseconds: 5_000_000) }
+        }
+        XCTAssertTrue(freed, "releasing the stream must abort the request and free its blocks")
+        await engine.shutdown(drainTimeout: 1)
+    }
 }

@@ -50,6 +50,9 @@ final class EngineValidationTests: XCTestCase {
         expectError(.invalidRequest, containing: "top_p") {
             try engine.addRequest(requestId: "a", prompt: .text("x"), params: params)
         }
+        expectError(.invalidRequest, containing: "Priority scheduling is not enabled") {
+            try engine.addRequest(requestId: "a", prompt: .text("x"), params: Support.greedy(maxTokens: 4), priority: 1)
+        }
         try engine.addRequest(requestId: "dup", prompt: .text("x"), params: Support.greedy(maxTokens: 4))
         expectError(.invalidRequest, containing: "already running") {
             try engine.addRequest(requestId: "dup", prompt: .text("x"), params: Support.greedy(maxTokens: 4))

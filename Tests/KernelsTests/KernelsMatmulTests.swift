@@ -6,7 +6,7 @@ final class KernelsMatmulTests: XCTestCase {
     /// (m, k, n) covering decode, few-row and packed-panel paths, odd n (row-group and panel
     /// tails), k past one 256-wide k-block, and sizes big enough to use several threads.
     static let quantShapes = [(1, 64, 19), (1, 896, 64), (3, 96, 53), (7, 128, 9), (8, 64, 5), (37, 320, 200),
-                              (37, 64, 19), (12, 512, 70)]
+                              (37, 64, 19), (12, 512, 70), (5, 64, 11)]
     static let floatShapes = quantShapes + [(1, 37, 7), (3, 172, 64), (37, 300, 21), (2, 8, 3), (13, 9, 17)]
 
     func testMatmulEveryDTypeAndISA() {

@@ -1,4 +1,3 @@
-import Backend
 import CKernels
 import XCTest
 
@@ -62,23 +61,6 @@ final class KernelsQuantTests: XCTestCase {
                     XCTAssertLessThanOrEqual(abs(back[j] - x[j]), tol, "\(dtypeName(dtype)) [\(j)]")
                 }
             }
-        }
-    }
-}
-
-final class KernelsPoolTests: XCTestCase {
-    /// Resizing the pool (including before workers first run) must neither hang nor lose work.
-    func testPoolResizeKeepsResultsIdentical() {
-        var rng = TestRNG(seed: 17)
-        let (m, k, n) = (1, 512, 300)
-        let x = rng.floats(m * k), w = rng.floats(n * k)
-        var reference: [Float]? = nil
-        for threads in [1, 3, 2, 4, 1, 2] {
-            CPUKernels.initialize(threads: threads)
-            XCTAssertEqual(CPUKernels.threadCount, threads)
-            var y = [Float](repeating: 0, count: m * n)
-            vk_matmul(&y, x, Int64(m), Int64(k), w, VK_F32, Int64(n))
-            if let reference { XCTAssertEqual(y, reference, "threads=\(threads)") } else { reference = y }
         }
     }
 }

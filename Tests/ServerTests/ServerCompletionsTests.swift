@@ -22,6 +22,7 @@ final class ServerCompletionsTests: XCTestCase {
             XCTAssertEqual(json.path("usage", "completion_tokens"), 5)
             XCTAssertEqual(json.path("usage", "total_tokens"), 8)
             XCTAssertEqual(engine.started.first?.prompt, [FakeServingEngine.bos, 104, 105])
+            XCTAssertEqual(result.headers[requestIdHeader], json["id"]?.stringValue)
         }
     }
 

@@ -69,30 +69,34 @@ final class TokenizerAssetParityTests: XCTestCase {
 
     /// llama.cpp's tokenizer test vectors (.inp/.out), with the GGUF vocab beside them, or our own
     /// copy of the same vocabulary for Llama-3 and Qwen2.
-    func testLlamaCppVocabVectors() throws {
+    private func checkVectors(_ name: String, _ tokenizer: () throws -> Tokenizer) throws {
         let folder = try TestPaths.asset("llama.cpp/models")
-        let sources: [(name: String, load: () throws -> Tokenizer)] = [
-            ("gpt-2", { try TokenizerCache.shared.gguf("llama.cpp/models/ggml-vocab-gpt-2.gguf") }),
-            ("llama-spm", { try TokenizerCache.shared.gguf("llama.cpp/models/ggml-vocab-llama-spm.gguf") }),
-            ("phi-3", { try TokenizerCache.shared.gguf("llama.cpp/models/ggml-vocab-phi-3.gguf") }),
-            ("bert-bge", { try TokenizerCache.shared.gguf("llama.cpp/models/ggml-vocab-bert-bge.gguf") }),
-            ("llama-bpe", { try TokenizerCache.shared.directory("llama3") }),
-            ("qwen2", { try TokenizerCache.shared.directory("qwen2") }),
-        ]
-        for source in sources {
-            let tokenizer = try source.load()
-            let (inputs, outputs) = try readVectors(folder: folder, name: source.name)
-            var failures = 0
-            for (text, expected) in zip(inputs, outputs) {
-                let ids = tokenizer.encode(text, addSpecialTokens: false)
-                if ids != expected {
-                    failures += 1
-                    XCTFail("\(source.name): \(text.debugDescription) -> \(ids), expected \(expected)")
-                }
+        let loaded = try tokenizer()
+        let (inputs, outputs) = try readVectors(folder: folder, name: name)
+        XCTAssertGreaterThan(inputs.count, 40)
+        var failures = 0
+        for (text, expected) in zip(inputs, outputs) {
+            let ids = loaded.encode(text, addSpecialTokens: false)
+            if ids != expected {
+                failures += 1
+                XCTFail("\(name): \(text.debugDescription) -> \(ids), expected \(expected)")
             }
-            XCTAssertEqual(failures, 0, "\(source.name): \(failures)/\(inputs.count) vectors differ")
         }
+        XCTAssertEqual(failures, 0, "\(name): \(failures)/\(inputs.count) vectors differ")
     }
+
+    private func gguf(_ name: String) -> () throws -> Tokenizer {
+        { try TokenizerCache.shared.gguf("llama.cpp/models/ggml-vocab-\(name).gguf") }
+    }
+
+    func testVectorsGPT2() throws { try checkVectors("gpt-2", gguf("gpt-2")) }
+    func testVectorsLlamaSPM() throws { try checkVectors("llama-spm", gguf("llama-spm")) }
+    func testVectorsPhi3() throws { try checkVectors("phi-3", gguf("phi-3")) }
+    func testVectorsBertBGE() throws { try checkVectors("bert-bge", gguf("bert-bge")) }
+    func testVectorsFalcon() throws { try checkVectors("falcon", gguf("falcon")) }
+    func testVectorsDeepSeekCoder() throws { try checkVectors("deepseek-coder", gguf("deepseek-coder")) }
+    func testVectorsLlamaBPEWithTiktokenModel() throws { try checkVectors("llama-bpe") { try TokenizerCache.shared.directory("llama3") } }
+    func testVectorsQwen2WithVocabMerges() throws { try checkVectors("qwen2") { try TokenizerCache.shared.directory("qwen2") } }
 
     private func readVectors(folder: String, name: String) throws -> ([String], [[Int]]) {
         let base = URL(fileURLWithPath: folder).appendingPathComponent("ggml-vocab-\(name).gguf")

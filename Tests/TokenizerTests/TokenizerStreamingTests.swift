@@ -162,3 +162,19 @@ final class StopStringMatcherTests: XCTestCase {
         }
     }
 }
+
+final class TokenizerConcurrencyTests: XCTestCase {
+    /// One tokenizer shared by many threads (the word cache is shared) gives the same ids everywhere.
+    func testConcurrentEncodeIsConsistent() throws {
+        let tokenizer = try TokenizerCache.shared.gguf("llama.cpp/models/ggml-vocab-gpt-2.gguf")
+        let texts = (0..<64).map { "thread text \($0): the quick brown fox \($0 * 7919) jumps 🦊 over \(String(repeating: "lazy ", count: $0 % 5))dogs" }
+        let expected = texts.map { tokenizer.encode($0) }
+        let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: texts.count * 4)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: texts.count * 4) { index in
+            results[index] = tokenizer.encode(texts[index % texts.count])
+        }
+        for index in 0..<(texts.count * 4) { XCTAssertEqual(results[index], expected[index % texts.count]) }
+    }
+}

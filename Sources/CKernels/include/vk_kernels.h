@@ -5,9 +5,14 @@
 // - Weight matrices are stored as HF Linear / GGUF store them: W[N][K] (N output features, each a
 //   row of K inputs), in one of vk_dtype. Quantized rows are runs of GGML blocks (32 values each).
 // - Every kernel that does O(rows * work) splits itself across the persistent thread pool; callers
-//   never manage threads. Kernels never allocate on the heap after vk_init (scratch comes from
-//   per-thread arenas set up at init or grown rarely).
-// - Run-time CPU dispatch picks AVX-512, AVX2+FMA or a portable scalar path once, at vk_init.
+//   never manage threads (vk_init is optional: the first kernel call starts one thread per core).
+//   Work is handed out in chunks, so results do not depend on the thread count. Kernels may be
+//   called from any thread; parallel sections from different threads run one after another.
+// - Kernels never allocate on the heap once warm (scratch comes from per-thread arenas that grow
+//   to the largest shape seen and are then reused).
+// - Run-time CPU dispatch picks AVX2+FMA+F16C or a portable scalar path once; AVX-512 CPUs run
+//   the AVX2 kernels for now (VK_ISA_AVX512 is reserved).
+// - Shapes: for F32/F16/BF16 any k and n; quantized types need k % 32 == 0 (see vk_matmul).
 #ifndef VK_KERNELS_H
 #define VK_KERNELS_H
 
@@ -46,7 +51,10 @@ void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
-// x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes.
+// x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
+// Quantized W: with m < 8 rows x is rounded to 8-bit blocks (like ggml's q8 activations) and
+// dotted in integers; larger m dequantizes weight panels and runs fp32 FMA. k % 32 != 0 for a
+// quantized type is a caller bug: y is zero-filled.
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n);
 
 // out[r][:] = x[r][:] / rms(x[r][:]) * weight[:]     (out may alias x)
@@ -87,7 +95,9 @@ typedef struct {
 // PagedAttention over a flat batch mixing prefill chunks and decodes. The q rows of sequence s are
 // its last (query_start[s+1]-query_start[s]) tokens; query row i attends causally to cache
 // positions 0 ... seq_len - q_len + i. GQA: query head h reads kv head h / (n_heads / n_kv_heads).
-// q, out: [T][n_heads][head_dim].  scale: usually 1/sqrt(head_dim).
+// q, out: [T][n_heads][head_dim] (must not alias).  scale: usually 1/sqrt(head_dim). Any head_dim.
+// Online softmax over one KV block at a time; a row that sees no position gets zeros. Does
+// nothing when n_heads is not a multiple of n_kv_heads.
 void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache,
                         int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
                         const vk_attn_meta *meta);

@@ -1,1 +1,0 @@
-// CUDA backend: loads libvllm_cuda.so at run time
