@@ -275,6 +275,74 @@ VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a 
     }
 }
 
+// ---- quantized weights x fp32 activations (the default, exact path) ---------------------------
+// Per 32-value block: sum w*x = d * sum q*x + c * sum x, with c = m (Q4_1), -8d (Q4_0), 0 (Q8_0).
+AVX2_INLINE void load_block_q_ps(const uint8_t *row, int64_t b, const int wt, __m256 q[4]) {
+    if (wt == VK_Q8_0) {
+        const int8_t *qs = ((const vk_block_q8_0 *)row + b)->qs;
+        for (int t = 0; t < 4; t++)
+            q[t] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * t))));
+        return;
+    }
+    const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0F);
+    const __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+    q[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+    q[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo)));
+    q[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+    q[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi)));
+}
+
+AVX2_INLINE float block_offset(const uint8_t *row, int64_t b, const int wt, float d) {
+    if (wt == VK_Q4_1) return f16_scalar(((const vk_block_q4_1 *)row + b)->m);
+    return wt == VK_Q4_0 ? -8.0f * d : 0.0f;
+}
+
+AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                             size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int64_t nb = k / VK_QK;
+    // Block sums of x, once per call, for the offset term.
+    float *xsum = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(m * nb) * sizeof(float));
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t b = 0; b < nb; b++) {
+            const float *xb = x + i * k + b * VK_QK;
+            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+            xsum[i * nb + b] = hsum_ps(s);
+        }
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + (size_t)j * rb;
+        __m256 acc[8];
+        float corr[8] = {0};
+        for (int64_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            __m256 q[4];
+            load_block_q_ps(row, b, wt, q);
+            const float d = block_scale(row, b, wt), c = block_offset(row, b, wt, d);
+            const __m256 dv = _mm256_set1_ps(d);
+            for (int64_t i = 0; i < m; i++) {
+                const float *xb = x + i * k + b * VK_QK;
+                __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
+                s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
+                s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
+                s = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
+                acc[i] = _mm256_fmadd_ps(s, dv, acc[i]);
+                corr[i] += c * xsum[i * nb + b];
+            }
+        }
+        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
+    }
+}
+
+VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, int64_t m, int64_t k,
+                                          const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+    switch (wt) {
+    case VK_Q8_0: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    }
+}
+
 // Same rounding as the scalar table (round-half-even of x / d), so both paths quantize identically.
 VK_TARGET_AVX2 static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -453,6 +521,7 @@ const vk_kernel_table vk_kernels_avx2 = {
     .gemv_float = gemv_float,
     .gemv_quant = gemv_quant,
     .quantize_act = quantize_act,
+    .gemv_quant_f32 = gemv_quant_f32,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
     .silu_mul = silu_mul,

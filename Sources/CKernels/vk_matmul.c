@@ -27,7 +27,8 @@ static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t 
 
 static void gemv_task(void *p, int64_t n0, int64_t n1) {
     const matmul_ctx *c = p;
-    if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
+    if (is_quantized(c->wt) && !c->xq) c->kt->gemv_quant_f32(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
+    else if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
 }
 
@@ -70,12 +71,13 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    // Quantized weights always take the panel path, which dequantizes weights to fp32 and keeps the
-    // activations in fp32: results then match a dequantized fp32 reference (transformers) and do not
-    // depend on how many rows share the batch. The 8-bit-activation gemv stays available through
-    // vk_set_quantized_activations for callers that prefer llama.cpp-style speed over exactness.
-    if (m < VK_GEMM_MIN_M && (!is_quantized(wtype) || vk_quantized_activations)) {
-        if (is_quantized(wtype)) {
+    // Quantized weights keep fp32 activations (a gemv that dequantizes in registers, or the panel
+    // path): results then match a dequantized fp32 reference (transformers) and do not depend on how
+    // many rows share the batch beyond fp32 rounding. The 8-bit-activation gemv stays available
+    // through vk_set_quantized_activations for callers that prefer llama.cpp-style speed.
+    const bool exact_quant_gemv = c.kt->gemv_quant_f32 != NULL && !vk_quantized_activations;
+    if (m < VK_GEMM_MIN_M && (!is_quantized(wtype) || vk_quantized_activations || exact_quant_gemv)) {
+        if (is_quantized(wtype) && !exact_quant_gemv) {
             int64_t nb = k / VK_QK;
             vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
             for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
