@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import Tokenizer
 import Weights
 
@@ -30,21 +31,12 @@ public enum BenchTokenizerLoading {
         } catch {
             throw BenchError("cannot read \(path): \(error)")
         }
-        guard let model = metadata["tokenizer.ggml.model"]?.string,
-              let tokens = metadata["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else {
-            throw BenchError("\(path) has no tokenizer (tokenizer.ggml.model / tokenizer.ggml.tokens missing)")
+        let data: GGUFTokenizerData
+        do {
+            data = try ModelSideFiles.ggufTokenizerData(metadata, path: path)
+        } catch {
+            throw BenchError("\(error)")
         }
-        var data = GGUFTokenizerData(model: model, tokens: tokens)
-        data.pre = metadata["tokenizer.ggml.pre"]?.string
-        data.scores = metadata["tokenizer.ggml.scores"]?.floats
-        data.tokenTypes = metadata["tokenizer.ggml.token_type"]?.ints?.map { Int32(truncatingIfNeeded: $0) }
-        data.merges = metadata["tokenizer.ggml.merges"]?.strings
-        data.bosTokenId = metadata["tokenizer.ggml.bos_token_id"]?.int
-        data.eosTokenId = metadata["tokenizer.ggml.eos_token_id"]?.int
-        data.unknownTokenId = metadata["tokenizer.ggml.unknown_token_id"]?.int
-        data.paddingTokenId = metadata["tokenizer.ggml.padding_token_id"]?.int
-        data.addBosToken = metadata["tokenizer.ggml.add_bos_token"]?.bool
-        data.addEosToken = metadata["tokenizer.ggml.add_eos_token"]?.bool
         do {
             return try Tokenizer(gguf: data)
         } catch {

@@ -5,7 +5,7 @@ import Tokenizer
 import Weights
 
 /// The tokenizer, chat template, stop ids and sampling defaults that come with a model's weights.
-struct ModelSideFiles {
+public struct ModelSideFiles {
     var tokenizer: Tokenizer
     var chatTemplate: String?
     var eosTokenIds: Set<Int>
@@ -60,7 +60,8 @@ struct ModelSideFiles {
                               generationDefaults: try generationDefaults(generationConfig, modelFolder: nil))
     }
 
-    static func ggufTokenizerData(_ metadata: [String: GGUFValue], path: String) throws -> GGUFTokenizerData {
+    /// The tokenizer facts a GGUF file carries in its `tokenizer.ggml.*` metadata.
+    public static func ggufTokenizerData(_ metadata: [String: GGUFValue], path: String) throws -> GGUFTokenizerData {
         guard let model = metadata["tokenizer.ggml.model"]?.string else {
             throw EngineError(.loadFailed, "\(path) has no tokenizer (metadata key tokenizer.ggml.model is missing)")
         }
@@ -78,6 +79,7 @@ struct ModelSideFiles {
         data.paddingTokenId = metadata["tokenizer.ggml.padding_token_id"]?.int
         data.addBosToken = metadata["tokenizer.ggml.add_bos_token"]?.bool
         data.addEosToken = metadata["tokenizer.ggml.add_eos_token"]?.bool
+        data.addSpacePrefix = metadata["tokenizer.ggml.add_space_prefix"]?.bool
         data.chatTemplate = metadata["tokenizer.chat_template"]?.string
         return data
     }
