@@ -30,13 +30,30 @@ AVX2_INLINE float load1w(const uint8_t *row, int64_t i, const int wt) {
     return f16_scalar(h);
 }
 
+// Decode streams every weight once and is bound by memory, but rows are short (1-10 KB) and read
+// four at a time, so the hardware prefetcher never gets ahead of them. Each loop therefore also
+// prefetches the rows it will read a little later (vk_prefetch_rows ahead): about 32 KB in flight.
+AVX2_INLINE int64_t prefetch_rows(size_t rb) {
+    int64_t rows = (int64_t)((32768 + rb - 1) / rb);
+    rows = (rows + 3) & ~(int64_t)3;
+    return rows < 4 ? 4 : rows > 64 ? 64 : rows;
+}
+
+// Prefetches [p, p + bytes) one line at a time (bytes is small and a compile-time constant).
+AVX2_INLINE void prefetch_span(const uint8_t *p, const int bytes) {
+    for (int off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
+}
+
 // res[r] = dot(x, W row r) for R consecutive rows; several rows in flight hide load latency.
+// pf (or NULL) points at rows to prefetch, walked at the same pace as these R rows.
 AVX2_INLINE void dot_rows(float *res, const float *x, const uint8_t *w, size_t rb, int64_t k, const int wt,
-                          const int R) {
+                          const int R, const uint8_t *pf) {
+    const int es = wt == VK_F32 ? 4 : 2;
     __m256 acc[4][2];
     for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
+        if (pf) prefetch_span(pf + i * R * es, 16 * R * es);
         __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
         for (int r = 0; r < R; r++) {
             acc[r][0] = _mm256_fmadd_ps(load8w(w + r * rb, i, wt), x0, acc[r][0]);
@@ -53,16 +70,18 @@ AVX2_INLINE void dot_rows(float *res, const float *x, const uint8_t *w, size_t r
 AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                               size_t rb, int64_t n0, int64_t n1, const int wt) {
     float res[4];
+    const int64_t ahead = prefetch_rows(rb);
     int64_t j = n0;
     for (; j + 4 <= n1; j += 4) {
+        const uint8_t *pf = j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL;
         for (int64_t i = 0; i < m; i++) {
-            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 4);
+            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 4, i == 0 ? pf : NULL);
             for (int r = 0; r < 4; r++) y[i * ldy + j + r] = res[r];
         }
     }
     for (; j < n1; j++)
         for (int64_t i = 0; i < m; i++) {
-            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 1);
+            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 1, NULL);
             y[i * ldy + j] = res[0];
         }
 }
@@ -70,11 +89,13 @@ AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, 
 // Several x rows (a small decode batch): each weight vector is loaded and widened once for all MX
 // rows, R weight rows at a time (MX * R accumulators must fit the 16 registers).
 AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
-                                  int64_t j, const int wt, const int MX, const int R) {
+                                  int64_t j, const int wt, const int MX, const int R, const uint8_t *pf) {
+    const int es = wt == VK_F32 ? 4 : 2;
     __m256 acc[7][2];
     for (int i = 0; i < MX; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     int64_t t = 0;
     for (; t + 8 <= k; t += 8) {
+        if (pf) prefetch_span(pf + t * R * es, 8 * R * es);
         __m256 wv[2];
         for (int r = 0; r < R; r++) wv[r] = load8w(w + (size_t)(j + r) * rb, t, wt);
         for (int i = 0; i < MX; i++) {
@@ -92,9 +113,11 @@ AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t
 
 AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
                                     int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
+    const int64_t ahead = prefetch_rows(rb);
     int64_t j = n0;
-    for (; j + R <= n1; j += R) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R);
-    for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1);
+    for (; j + R <= n1; j += R)
+        float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R, j + ahead + R <= n1 ? w + (size_t)(j + ahead) * rb : NULL);
+    for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1, NULL);
 }
 
 #define VK_MULTI_SWITCH(FN, M, ...)                                                                                    \
@@ -298,24 +321,58 @@ AVX2_INLINE float block_offset(const uint8_t *row, int64_t b, const int wt, floa
     return wt == VK_Q4_0 ? -8.0f * d : 0.0f;
 }
 
-AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
-                             size_t rb, int64_t n0, int64_t n1, const int wt) {
-    const int64_t nb = k / VK_QK;
-    // Block sums of x, once per call, for the offset term.
-    float *xsum = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(m * nb) * sizeof(float));
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t b = 0; b < nb; b++) {
-            const float *xb = x + i * k + b * VK_QK;
-            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-            xsum[i * nb + b] = hsum_ps(s);
+AVX2_INLINE int block_bytes(const int wt) {
+    return wt == VK_Q8_0 ? (int)sizeof(vk_block_q8_0) : wt == VK_Q4_0 ? (int)sizeof(vk_block_q4_0) : (int)sizeof(vk_block_q4_1);
+}
+
+// d * sum(q * x) over one block, as 8 partial sums.
+AVX2_INLINE __m256 block_dot_f32(const uint8_t *row, int64_t b, const float *xb, const int wt) {
+    __m256 q[4];
+    load_block_q_ps(row, b, wt, q);
+    __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
+    s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
+    s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
+    return _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
+}
+
+// One activation row against four weight rows: four independent chains keep the FMA units busy
+// (one row alone is a chain of dependent FMAs per block), and the rows `ahead` are prefetched.
+AVX2_INLINE void qf32_rows4(float *y, const float *x, const float *xsum, int64_t nb, const uint8_t *w, size_t rb,
+                            const uint8_t *pf, const int wt) {
+    __m256 acc[4];
+    float corr[4] = {0};
+    for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        if (pf) prefetch_span(pf + b * 4 * block_bytes(wt), 4 * block_bytes(wt));
+        const float *xb = x + b * VK_QK;
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *row = w + r * rb;
+            const float d = block_scale(row, b, wt);
+            acc[r] = _mm256_fmadd_ps(block_dot_f32(row, b, xb, wt), _mm256_set1_ps(d), acc[r]);
+            if (wt != VK_Q8_0) corr[r] += block_offset(row, b, wt, d) * xsum[b];
         }
-    for (int64_t j = n0; j < n1; j++) {
+    }
+    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]) + corr[r];
+}
+
+// xsum holds the 32-value block sums of every x row (for the offset term of Q4_0 / Q4_1).
+AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, const float *xsum, int64_t m, int64_t k,
+                             const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int64_t nb = k / VK_QK, ahead = prefetch_rows(rb);
+    int64_t j = n0;
+    if (m == 1) {
+        for (; j + 4 <= n1; j += 4)
+            qf32_rows4(y + j, x, xsum, nb, w + (size_t)j * rb, rb,
+                       j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL, wt);
+    }
+    for (; j < n1; j++) {
         const uint8_t *row = w + (size_t)j * rb;
+        const uint8_t *pf = j + ahead < n1 ? w + (size_t)(j + ahead) * rb : NULL;
         __m256 acc[8];
         float corr[8] = {0};
         for (int64_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
+            if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
             __m256 q[4];
             load_block_q_ps(row, b, wt, q);
             const float d = block_scale(row, b, wt), c = block_offset(row, b, wt, d);
@@ -334,12 +391,12 @@ AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, int64_t m, i
     }
 }
 
-VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, int64_t m, int64_t k,
-                                          const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, const float *xsum, int64_t m,
+                                          int64_t k, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_qf32_t(y, ldy, x, xsum, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_qf32_t(y, ldy, x, xsum, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_qf32_t(y, ldy, x, xsum, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 

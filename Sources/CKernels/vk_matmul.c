@@ -12,6 +12,7 @@ typedef struct {
     float *y;
     const float *x;
     const vk_block_q8a *xq;
+    const float *xsum; // block sums of x for the fp32-activation quantized gemv
     const uint8_t *w;
     int64_t m, k, n;
     vk_dtype wt;
@@ -27,7 +28,7 @@ static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t 
 
 static void gemv_task(void *p, int64_t n0, int64_t n1) {
     const matmul_ctx *c = p;
-    if (is_quantized(c->wt) && !c->xq) c->kt->gemv_quant_f32(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
+    if (is_quantized(c->wt) && !c->xq) c->kt->gemv_quant_f32(c->y, c->n, c->x, c->xsum, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
 }
@@ -77,7 +78,16 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
     // through vk_set_quantized_activations for callers that prefer llama.cpp-style speed.
     const bool exact_quant_gemv = c.kt->gemv_quant_f32 != NULL && !vk_quantized_activations;
     if (m < VK_GEMM_MIN_M && (!is_quantized(wtype) || vk_quantized_activations || exact_quant_gemv)) {
-        if (is_quantized(wtype) && !exact_quant_gemv) {
+        if (is_quantized(wtype) && exact_quant_gemv) {
+            const int64_t nb = k / VK_QK;
+            float *xsum = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(float));
+            for (int64_t b = 0; b < m * nb; b++) {
+                float s = 0;
+                for (int t = 0; t < VK_QK; t++) s += x[b * VK_QK + t];
+                xsum[b] = s;
+            }
+            c.xsum = xsum;
+        } else if (is_quantized(wtype)) {
             int64_t nb = k / VK_QK;
             vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
             for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
