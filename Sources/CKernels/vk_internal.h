@@ -78,8 +78,9 @@ typedef struct {
     void (*quantize_act)(const float *x, int64_t k, vk_block_q8a *out);
     // Quantized weights against fp32 activations (weights dequantized in registers; exact to fp32
     // rounding). NULL where the ISA has none: the driver then takes the packed-panel path.
-    // xsum: the 32-value block sums of each x row ([m][k / 32]), computed once per matmul.
-    void (*gemv_quant_f32)(float *y, int64_t ldy, const float *x, const float *xsum, int64_t m, int64_t k,
+    // xpart: [m][k / 32][8], lane t of block b of row i = sum of x[i][32b + t + 8u] for u < 4
+    // (for the offset term of Q4_0 / Q4_1), computed once per matmul by the driver.
+    void (*gemv_quant_f32)(float *y, int64_t ldy, const float *x, const float *xpart, int64_t m, int64_t k,
                            const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
     // Packed panel: dst[kk*16 + c] = W[n0 + c][k0 + kk] as fp32 for kk < kc, c < 16 (zero past nc).
     void (*pack_panel)(float *dst, const uint8_t *w, vk_dtype wt, size_t row_bytes,

@@ -45,23 +45,21 @@ AVX2_INLINE void prefetch_span(const uint8_t *p, const int bytes) {
 }
 
 // res[r] = dot(x, W row r) for R consecutive rows; several rows in flight hide load latency.
-// pf (or NULL) points at rows to prefetch, walked at the same pace as these R rows.
+// pf (or NULL) points at rows to prefetch, walked at the same pace as these R rows. One
+// accumulator per row, like float_multi_rows: a row's result is the same whatever m.
 AVX2_INLINE void dot_rows(float *res, const float *x, const uint8_t *w, size_t rb, int64_t k, const int wt,
                           const int R, const uint8_t *pf) {
     const int es = wt == VK_F32 ? 4 : 2;
-    __m256 acc[4][2];
-    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    __m256 acc[4];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 16 <= k; i += 16) {
-        if (pf) prefetch_span(pf + i * R * es, 16 * R * es);
-        __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
-        for (int r = 0; r < R; r++) {
-            acc[r][0] = _mm256_fmadd_ps(load8w(w + r * rb, i, wt), x0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(load8w(w + r * rb, i + 8, wt), x1, acc[r][1]);
-        }
+    for (; i + 8 <= k; i += 8) {
+        if (pf) prefetch_span(pf + i * R * es, 8 * R * es);
+        __m256 x0 = _mm256_loadu_ps(x + i);
+        for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(load8w(w + r * rb, i, wt), x0, acc[r]);
     }
     for (int r = 0; r < R; r++) {
-        float s = hsum_ps(_mm256_add_ps(acc[r][0], acc[r][1]));
+        float s = hsum_ps(acc[r]);
         for (int64_t t = i; t < k; t++) s += x[t] * load1w(w + r * rb, t, wt);
         res[r] = s;
     }
@@ -325,78 +323,101 @@ AVX2_INLINE int block_bytes(const int wt) {
     return wt == VK_Q8_0 ? (int)sizeof(vk_block_q8_0) : wt == VK_Q4_0 ? (int)sizeof(vk_block_q4_0) : (int)sizeof(vk_block_q4_1);
 }
 
-// d * sum(q * x) over one block, as 8 partial sums.
-AVX2_INLINE __m256 block_dot_f32(const uint8_t *row, int64_t b, const float *xb, const int wt) {
-    __m256 q[4];
-    load_block_q_ps(row, b, wt, q);
+// sum(q * x) over one block, as 8 partial sums.
+AVX2_INLINE __m256 block_dot_f32(const __m256 q[4], const float *xb) {
     __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
     s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
     s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
     return _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
 }
 
-// One activation row against four weight rows: four independent chains keep the FMA units busy
-// (one row alone is a chain of dependent FMAs per block), and the rows `ahead` are prefetched.
-AVX2_INLINE void qf32_rows4(float *y, const float *x, const float *xsum, int64_t nb, const uint8_t *w, size_t rb,
+// Every row, whatever the path (one row and four weight rows, or up to eight rows per weight row),
+// accumulates a block as acc = fma(d, sum q*x, acc), then acc = fma(c, xpart, acc) where xpart
+// holds the block's 8 lane sums of x: one fixed rounding order, so a row's result is bit-identical
+// whatever batch it decodes in.
+AVX2_INLINE void qf32_rows4(float *y, const float *x, const float *xpart, int64_t nb, const uint8_t *w, size_t rb,
                             const uint8_t *pf, const int wt) {
     __m256 acc[4];
-    float corr[4] = {0};
     for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(pf + b * 4 * block_bytes(wt), 4 * block_bytes(wt));
         const float *xb = x + b * VK_QK;
         for (int r = 0; r < 4; r++) {
             const uint8_t *row = w + r * rb;
+            __m256 q[4];
+            load_block_q_ps(row, b, wt, q);
             const float d = block_scale(row, b, wt);
-            acc[r] = _mm256_fmadd_ps(block_dot_f32(row, b, xb, wt), _mm256_set1_ps(d), acc[r]);
-            if (wt != VK_Q8_0) corr[r] += block_offset(row, b, wt, d) * xsum[b];
+            acc[r] = _mm256_fmadd_ps(block_dot_f32(q, xb), _mm256_set1_ps(d), acc[r]);
+            if (wt != VK_Q8_0)
+                acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(xpart + b * 8), _mm256_set1_ps(block_offset(row, b, wt, d)),
+                                         acc[r]);
         }
     }
-    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]) + corr[r];
+    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]);
 }
 
-// xsum holds the 32-value block sums of every x row (for the offset term of Q4_0 / Q4_1).
-AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, const float *xsum, int64_t m, int64_t k,
+// MX activation rows against weight row j: each block is widened once for all of them.
+AVX2_INLINE void qf32_multi(float *y, int64_t ldy, const float *x, int64_t k, const float *xpart, int64_t nb,
+                            const uint8_t *row, int64_t j, const uint8_t *pf, const int wt, const int MX) {
+    __m256 acc[8];
+    for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
+        __m256 q[4];
+        load_block_q_ps(row, b, wt, q);
+        const float d = block_scale(row, b, wt);
+        const __m256 dv = _mm256_set1_ps(d), cv = _mm256_set1_ps(block_offset(row, b, wt, d));
+        for (int i = 0; i < MX; i++) {
+            acc[i] = _mm256_fmadd_ps(block_dot_f32(q, x + i * k + b * VK_QK), dv, acc[i]);
+            if (wt != VK_Q8_0) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(xpart + (i * nb + b) * 8), cv, acc[i]);
+        }
+    }
+    for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]);
+}
+
+// xpart: [m][k / 32][8] lane sums of x blocks (the offset term of Q4_0 / Q4_1), made by the driver.
+AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, const float *xpart, int64_t m, int64_t k,
                              const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
     const int64_t nb = k / VK_QK, ahead = prefetch_rows(rb);
     int64_t j = n0;
     if (m == 1) {
         for (; j + 4 <= n1; j += 4)
-            qf32_rows4(y + j, x, xsum, nb, w + (size_t)j * rb, rb,
+            qf32_rows4(y + j, x, xpart, nb, w + (size_t)j * rb, rb,
                        j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL, wt);
     }
-    for (; j < n1; j++) {
-        const uint8_t *row = w + (size_t)j * rb;
-        const uint8_t *pf = j + ahead < n1 ? w + (size_t)(j + ahead) * rb : NULL;
-        __m256 acc[8];
-        float corr[8] = {0};
-        for (int64_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
-            if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
-            __m256 q[4];
-            load_block_q_ps(row, b, wt, q);
-            const float d = block_scale(row, b, wt), c = block_offset(row, b, wt, d);
-            const __m256 dv = _mm256_set1_ps(d);
-            for (int64_t i = 0; i < m; i++) {
-                const float *xb = x + i * k + b * VK_QK;
-                __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
-                s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
-                s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
-                s = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
-                acc[i] = _mm256_fmadd_ps(s, dv, acc[i]);
-                corr[i] += c * xsum[i * nb + b];
+    // A tile of weight rows (~8 KB) is reused from L1 by every group of 8 activation rows, and each
+    // group's x rows stay in L1 across the tile.
+    int64_t tile = (int64_t)(8192 / rb);
+    tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
+    for (int64_t t0 = j; t0 < n1; t0 += tile) {
+        const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
+        for (int64_t i0 = 0; i0 < m; i0 += 8) {
+            const float *xi = x + i0 * k, *pi = xpart + i0 * nb * 8;
+            float *yi = y + i0 * ldy;
+            for (int64_t jj = t0; jj < t1; jj++) {
+                const uint8_t *row = w + (size_t)jj * rb;
+                const uint8_t *p = i0 == 0 && jj + ahead < n1 ? w + (size_t)(jj + ahead) * rb : NULL;
+                switch (m - i0 < 8 ? m - i0 : 8) {
+                case 1: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 1); break;
+                case 2: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 2); break;
+                case 3: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 3); break;
+                case 4: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 4); break;
+                case 5: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 5); break;
+                case 6: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 6); break;
+                case 7: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 7); break;
+                default: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 8); break;
+                }
             }
         }
-        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
     }
 }
 
-VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, const float *xsum, int64_t m,
+VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, const float *xpart, int64_t m,
                                           int64_t k, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_qf32_t(y, ldy, x, xsum, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_qf32_t(y, ldy, x, xsum, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_qf32_t(y, ldy, x, xsum, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_qf32_t(y, ldy, x, xpart, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_qf32_t(y, ldy, x, xpart, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_qf32_t(y, ldy, x, xpart, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 
