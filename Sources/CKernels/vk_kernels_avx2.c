@@ -3,6 +3,7 @@
 #include "vk_generic.h"
 #if VK_X86
 #include <immintrin.h>
+#include <math.h>
 
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
 
@@ -593,7 +594,102 @@ VK_TARGET_AVX2 static void rmsnorm_row(float *out, const float *x, const float *
 }
 VK_TARGET_AVX2 static float exp_sum(float *x, float shift, int64_t n) { return vk_g_exp_sum(x, shift, n); }
 
-VK_TARGET_AVX2 static void attend(const vk_attn_job *job) { vk_g_attend(job); }
+// ---- paged attention ---------------------------------------------------------------------------
+// Eight dot products q . k[p] (p < 8, rows `stride` floats apart) at once: the eight accumulators
+// are reduced together with a transpose-and-add, instead of eight horizontal sums.
+AVX2_INLINE __m256 dot8_positions(const float *q, const float *k, int64_t stride, int64_t hd) {
+    __m256 a[8];
+    for (int p = 0; p < 8; p++) a[p] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + d);
+        for (int p = 0; p < 8; p++) a[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + p * stride + d), a[p]);
+    }
+    __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+}
+
+AVX2_INLINE float dot_one(const float *q, const float *k, int64_t hd) {
+    __m256 a = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
+    return hsum_ps(a);
+}
+
+// acc[0..hd) = acc * corr + sum_p w[p] * v[p], 64 dims at a time held in registers across positions.
+AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, const float *v, int64_t stride,
+                                    int64_t np, int64_t hd) {
+    const __m256 cv = _mm256_set1_ps(corr);
+    for (int64_t d0 = 0; d0 < hd; d0 += 64) {
+        const int nv = (int)((hd - d0 < 64 ? hd - d0 : 64) / 8);
+        __m256 r[8];
+        for (int t = 0; t < nv; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + d0 + 8 * t), cv);
+        for (int64_t p = 0; p < np; p++) {
+            const __m256 wp = _mm256_set1_ps(w[p]);
+            const float *vp = v + p * stride + d0;
+            for (int t = 0; t < nv; t++) r[t] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * t), r[t]);
+        }
+        for (int t = 0; t < nv; t++) _mm256_storeu_ps(acc + d0 + 8 * t, r[t]);
+    }
+}
+
+// Same contract and online softmax as vk_g_attend, with vector dot products and the output
+// accumulator kept in registers over a block's positions. head_dim must be a multiple of 8.
+AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
+    const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
+    const int64_t group = job->n_heads / job->n_kv_heads, kv_stride = job->n_kv_heads * hd;
+    float *scores = job->scratch;     // [group][bs]
+    float *acc = scores + group * bs; // [group][hd]
+    float *row_max = acc + group * hd;
+    float *row_sum = row_max + group;
+    for (int64_t row = job->row0; row < job->row1; row++) {
+        const int64_t ctx = job->ctx0 + (row - job->row0);
+        for (int64_t h = 0; h < group; h++) {
+            row_max[h] = -INFINITY;
+            row_sum[h] = 0.0f;
+        }
+        memset(acc, 0, (size_t)(group * hd) * sizeof(float));
+        for (int64_t b = 0; b * bs < ctx; b++) {
+            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            const int64_t base = ((int64_t)job->block_table[b] * bs * job->n_kv_heads + g) * hd;
+            const float *kb = job->k_cache + base, *vb = job->v_cache + base;
+            for (int64_t h = 0; h < group; h++) {
+                const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
+                float *sc = scores + h * bs;
+                int64_t p = 0;
+                __m256 vmax = _mm256_set1_ps(-INFINITY);
+                const __m256 scale = _mm256_set1_ps(job->scale);
+                for (; p + 8 <= np; p += 8) {
+                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kb + p * kv_stride, kv_stride, hd), scale);
+                    _mm256_storeu_ps(sc + p, s8);
+                    vmax = _mm256_max_ps(vmax, s8);
+                }
+                __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+                m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+                m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+                float bmax = _mm_cvtss_f32(m4);
+                for (; p < np; p++) {
+                    sc[p] = dot_one(qh, kb + p * kv_stride, hd) * job->scale;
+                    bmax = sc[p] > bmax ? sc[p] : bmax;
+                }
+                const float new_max = bmax > row_max[h] ? bmax : row_max[h];
+                const float corr = row_max[h] == -INFINITY ? 0.0f : vk_expf_fast(row_max[h] - new_max);
+                row_max[h] = new_max;
+                row_sum[h] = row_sum[h] * corr + vk_g_exp_sum(sc, new_max, np);
+                rescale_accumulate(acc + h * hd, corr, sc, vb, kv_stride, np, hd);
+            }
+        }
+        for (int64_t h = 0; h < group; h++) {
+            float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
+            const float inv = row_sum[h] > 0.0f ? 1.0f / row_sum[h] : 0.0f;
+            for (int64_t d = 0; d < hd; d++) oh[d] = acc[h * hd + d] * inv;
+        }
+    }
+}
+
+VK_TARGET_AVX2 static void attend(const vk_attn_job *job) {
+    if (job->head_dim % 8 == 0) attend_avx2(job);
+    else vk_g_attend(job);
+}
 
 const vk_kernel_table vk_kernels_avx2 = {
     .gemv_float = gemv_float,
