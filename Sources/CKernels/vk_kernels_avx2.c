@@ -297,128 +297,123 @@ VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a 
     }
 }
 
-// ---- quantized weights x fp32 activations (the default, exact path) ---------------------------
-// Per 32-value block: sum w*x = d * sum q*x + c * sum x, with c = m (Q4_1), -8d (Q4_0), 0 (Q8_0).
-AVX2_INLINE void load_block_q_ps(const uint8_t *row, int64_t b, const int wt, __m256 q[4]) {
+// ---- quantized weights x 16-bit activations (the default path) --------------------------------
+// Each weight block is widened to 16 integers and dotted exactly with the activation block in
+// int32 (vpmaddwd), then scaled once: about half the instructions of widening to fp32.
+// Q4_0 folds its -8 into the integers; Q4_1's min m multiplies the block's activation sum.
+AVX2_INLINE void widen_block16(const uint8_t *row, int64_t b, const int wt, __m256i *lo, __m256i *hi) {
     if (wt == VK_Q8_0) {
         const int8_t *qs = ((const vk_block_q8_0 *)row + b)->qs;
-        for (int t = 0; t < 4; t++)
-            q[t] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * t))));
+        *lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        *hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
         return;
     }
     const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
     const __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0F);
-    const __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-    q[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-    q[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo)));
-    q[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-    q[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi)));
+    *lo = _mm256_cvtepu8_epi16(_mm_and_si128(raw, mask));
+    *hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+    if (wt == VK_Q4_0) {
+        *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(8));
+        *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(8));
+    }
 }
 
-AVX2_INLINE float block_offset(const uint8_t *row, int64_t b, const int wt, float d) {
-    if (wt == VK_Q4_1) return f16_scalar(((const vk_block_q4_1 *)row + b)->m);
-    return wt == VK_Q4_0 ? -8.0f * d : 0.0f;
+AVX2_INLINE __m256 block_dot16(__m256i lo, __m256i hi, const vk_block_q16a *a) {
+    const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)a->q)),
+                                       _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(a->q + 16))));
+    return _mm256_cvtepi32_ps(p);
 }
 
 AVX2_INLINE int block_bytes(const int wt) {
     return wt == VK_Q8_0 ? (int)sizeof(vk_block_q8_0) : wt == VK_Q4_0 ? (int)sizeof(vk_block_q4_0) : (int)sizeof(vk_block_q4_1);
 }
 
-// sum(q * x) over one block, as 8 partial sums.
-AVX2_INLINE __m256 block_dot_f32(const __m256 q[4], const float *xb) {
-    __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
-    s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
-    s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
-    return _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
-}
+AVX2_INLINE float block_min(const uint8_t *row, int64_t b) { return f16_scalar(((const vk_block_q4_1 *)row + b)->m); }
 
-// Every row, whatever the path (one row and four weight rows, or up to eight rows per weight row),
-// accumulates a block as acc = fma(d, sum q*x, acc), then acc = fma(c, xpart, acc) where xpart
-// holds the block's 8 lane sums of x: one fixed rounding order, so a row's result is bit-identical
-// whatever batch it decodes in.
-AVX2_INLINE void qf32_rows4(float *y, const float *x, const float *xpart, int64_t nb, const uint8_t *w, size_t rb,
-                            const uint8_t *pf, const int wt) {
+// Every row, whatever the path (four weight rows for one activation row, or up to eight
+// activation rows per weight row), does acc = fma(dot, d * s, acc) per block and corr += m * xs:
+// one fixed rounding order, so a row's result is bit-identical whatever batch it decodes in.
+AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *w, size_t rb,
+                           const uint8_t *pf, const int wt) {
     __m256 acc[4];
+    float corr[4] = {0};
     for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(pf + b * 4 * block_bytes(wt), 4 * block_bytes(wt));
-        const float *xb = x + b * VK_QK;
         for (int r = 0; r < 4; r++) {
             const uint8_t *row = w + r * rb;
-            __m256 q[4];
-            load_block_q_ps(row, b, wt, q);
-            const float d = block_scale(row, b, wt);
-            acc[r] = _mm256_fmadd_ps(block_dot_f32(q, xb), _mm256_set1_ps(d), acc[r]);
-            if (wt != VK_Q8_0)
-                acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(xpart + b * 8), _mm256_set1_ps(block_offset(row, b, wt, d)),
-                                         acc[r]);
+            __m256i lo, hi;
+            widen_block16(row, b, wt, &lo, &hi);
+            acc[r] = _mm256_fmadd_ps(block_dot16(lo, hi, xa + b), _mm256_set1_ps(block_scale(row, b, wt) * xa[b].s),
+                                     acc[r]);
+            if (wt == VK_Q4_1) corr[r] += block_min(row, b) * xa[b].xs;
         }
     }
-    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]);
+    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]) + corr[r];
 }
 
-// MX activation rows against weight row j: each block is widened once for all of them.
-AVX2_INLINE void qf32_multi(float *y, int64_t ldy, const float *x, int64_t k, const float *xpart, int64_t nb,
-                            const uint8_t *row, int64_t j, const uint8_t *pf, const int wt, const int MX) {
+// MX activation rows (nb blocks apart) against weight row j: each block is widened once for all.
+AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const uint8_t *row, int64_t j,
+                           const uint8_t *pf, const int wt, const int MX) {
     __m256 acc[8];
+    float corr[8] = {0};
     for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
-        __m256 q[4];
-        load_block_q_ps(row, b, wt, q);
-        const float d = block_scale(row, b, wt);
-        const __m256 dv = _mm256_set1_ps(d), cv = _mm256_set1_ps(block_offset(row, b, wt, d));
+        __m256i lo, hi;
+        widen_block16(row, b, wt, &lo, &hi);
+        const float d = block_scale(row, b, wt), mn = wt == VK_Q4_1 ? block_min(row, b) : 0.0f;
         for (int i = 0; i < MX; i++) {
-            acc[i] = _mm256_fmadd_ps(block_dot_f32(q, x + i * k + b * VK_QK), dv, acc[i]);
-            if (wt != VK_Q8_0) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(xpart + (i * nb + b) * 8), cv, acc[i]);
+            const vk_block_q16a *a = xa + i * nb + b;
+            acc[i] = _mm256_fmadd_ps(block_dot16(lo, hi, a), _mm256_set1_ps(d * a->s), acc[i]);
+            if (wt == VK_Q4_1) corr[i] += mn * a->xs;
         }
     }
-    for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]);
+    for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
 }
 
-// xpart: [m][k / 32][8] lane sums of x blocks (the offset term of Q4_0 / Q4_1), made by the driver.
-AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, const float *xpart, int64_t m, int64_t k,
-                             const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
+AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
+                            size_t rb, int64_t n0, int64_t n1, const int wt) {
     const int64_t nb = k / VK_QK, ahead = prefetch_rows(rb);
     int64_t j = n0;
     if (m == 1) {
         for (; j + 4 <= n1; j += 4)
-            qf32_rows4(y + j, x, xpart, nb, w + (size_t)j * rb, rb,
-                       j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL, wt);
+            q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL,
+                      wt);
     }
     // A tile of weight rows (~8 KB) is reused from L1 by every group of 8 activation rows, and each
-    // group's x rows stay in L1 across the tile.
+    // group's activation blocks stay in L1 across the tile.
     int64_t tile = (int64_t)(8192 / rb);
     tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
     for (int64_t t0 = j; t0 < n1; t0 += tile) {
         const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
         for (int64_t i0 = 0; i0 < m; i0 += 8) {
-            const float *xi = x + i0 * k, *pi = xpart + i0 * nb * 8;
+            const vk_block_q16a *xi = xa + i0 * nb;
             float *yi = y + i0 * ldy;
             for (int64_t jj = t0; jj < t1; jj++) {
                 const uint8_t *row = w + (size_t)jj * rb;
                 const uint8_t *p = i0 == 0 && jj + ahead < n1 ? w + (size_t)(jj + ahead) * rb : NULL;
                 switch (m - i0 < 8 ? m - i0 : 8) {
-                case 1: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 1); break;
-                case 2: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 2); break;
-                case 3: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 3); break;
-                case 4: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 4); break;
-                case 5: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 5); break;
-                case 6: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 6); break;
-                case 7: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 7); break;
-                default: qf32_multi(yi, ldy, xi, k, pi, nb, row, jj, p, wt, 8); break;
+                case 1: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 1); break;
+                case 2: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 2); break;
+                case 3: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 3); break;
+                case 4: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 4); break;
+                case 5: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 5); break;
+                case 6: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 6); break;
+                case 7: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 7); break;
+                default: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 8); break;
                 }
             }
         }
     }
 }
 
-VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, const float *xpart, int64_t m,
-                                          int64_t k, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
+                                        const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_qf32_t(y, ldy, x, xpart, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_qf32_t(y, ldy, x, xpart, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_qf32_t(y, ldy, x, xpart, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 
@@ -695,7 +690,7 @@ const vk_kernel_table vk_kernels_avx2 = {
     .gemv_float = gemv_float,
     .gemv_quant = gemv_quant,
     .quantize_act = quantize_act,
-    .gemv_quant_f32 = gemv_quant_f32,
+    .gemv_quant16 = gemv_quant16,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
     .silu_mul = silu_mul,

@@ -9,13 +9,13 @@
 #define VK_GEMM_MIN_M 8 // below this, re-reading each weight row per x row beats packing panels
 // Quantized weights: widening a block to fp32 costs about as much as using it, so packing panels
 // only pays off for larger batches; below this the gemv widens each block once per 8 rows.
-#define VK_QGEMM_MIN_M 48
+#define VK_QGEMM_MIN_M 64
 
 typedef struct {
     float *y;
     const float *x;
     const vk_block_q8a *xq;
-    const float *xpart; // lane sums of x blocks for the fp32-activation quantized gemv
+    const vk_block_q16a *xa; // activations rounded to 16 bits (quantized weights, default)
     const uint8_t *w;
     int64_t m, k, n;
     vk_dtype wt;
@@ -31,7 +31,7 @@ static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t 
 
 static void gemv_task(void *p, int64_t n0, int64_t n1) {
     const matmul_ctx *c = p;
-    if (is_quantized(c->wt) && !c->xq) c->kt->gemv_quant_f32(c->y, c->n, c->x, c->xpart, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
+    if (c->xa) c->kt->gemv_quant16(c->y, c->n, c->xa, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
 }
@@ -75,29 +75,34 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    // Quantized weights keep fp32 activations (a gemv that dequantizes in registers, or the panel
-    // path): results then match a dequantized fp32 reference (transformers) and are bit-identical
-    // across gemv batch sizes. The 8-bit-activation gemv stays available
-    // through vk_set_quantized_activations for callers that prefer llama.cpp-style speed.
-    const bool exact_quant_gemv = c.kt->gemv_quant_f32 != NULL && !vk_quantized_activations;
+    // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
+    // maximum, far below the weights' own rounding): the gemv then dots exact integers, twice as
+    // fast as widening weights to fp32, and the panel path multiplies the same rounded values, so
+    // results match a dequantized fp32 reference (transformers) closely and the gemv's rows are
+    // bit-identical across batch sizes. llama.cpp-style 8-bit activations stay available through
+    // vk_set_quantized_activations (faster, less exact).
     const bool quantized = is_quantized(wtype);
-    const bool use_gemv = quantized ? (exact_quant_gemv ? m < VK_QGEMM_MIN_M : vk_quantized_activations && m < VK_GEMM_MIN_M)
-                                    : m < VK_GEMM_MIN_M;
-    if (use_gemv) {
-        const int64_t nb = k / VK_QK;
-        if (quantized && exact_quant_gemv) {
-            float *xpart = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb * 8) * sizeof(float));
-            for (int64_t b = 0; b < m * nb; b++)
-                for (int t = 0; t < 8; t++) {
-                    const float *xb = x + b * VK_QK + t;
-                    xpart[b * 8 + t] = (xb[0] + xb[8]) + (xb[16] + xb[24]);
-                }
-            c.xpart = xpart;
-        } else if (quantized) {
-            vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
-            for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
-            c.xq = xq;
+    const int64_t nb = k / VK_QK;
+    if (quantized && vk_quantized_activations && m < VK_GEMM_MIN_M) {
+        vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
+        for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
+        c.xq = xq;
+        vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+        return;
+    }
+    if (quantized && !vk_quantized_activations) {
+        if (m < VK_QGEMM_MIN_M && c.kt->gemv_quant16) {
+            vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
+            for (int64_t i = 0; i < m; i++) vk_quantize_act16(x + i * k, k, xa + i * nb, NULL);
+            c.xa = xa;
+            vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+            return;
         }
+        float *rounded = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * k) * sizeof(float));
+        vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
+        for (int64_t i = 0; i < m; i++) vk_quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
+        c.x = rounded;
+    } else if (!quantized && m < VK_GEMM_MIN_M) {
         vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
         return;
     }
