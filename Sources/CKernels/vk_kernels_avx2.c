@@ -90,7 +90,7 @@ AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, 
 AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
                                   int64_t j, const int wt, const int MX, const int R, const uint8_t *pf) {
     const int es = wt == VK_F32 ? 4 : 2;
-    __m256 acc[7][2];
+    __m256 acc[8][2];
     for (int i = 0; i < MX; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     int64_t t = 0;
     for (; t + 8 <= k; t += 8) {
@@ -129,10 +129,44 @@ AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64
     default: FN(__VA_ARGS__, 7, 1); break;                                                                             \
     }
 
+// Eight or more rows (up to the driver's gemv limit): groups of up to 8 activation rows, each
+// against a tile of weight rows (~8 KB) reused from L1; each weight vector is widened once per group.
+// Per row the arithmetic is float_multi_rows' whatever the group, so results match smaller m bitwise.
+AVX2_INLINE void gemv_float_tiled(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                  size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int64_t ahead = prefetch_rows(rb);
+    int64_t tile = (int64_t)(8192 / rb);
+    tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
+    for (int64_t t0 = n0; t0 < n1; t0 += tile) {
+        const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
+        for (int64_t i0 = 0; i0 < m; i0 += 8) {
+            const float *xi = x + i0 * k;
+            float *yi = y + i0 * ldy;
+            for (int64_t j = t0; j < t1; j++) {
+                const uint8_t *pf = i0 == 0 && j + ahead < n1 ? w + (size_t)(j + ahead) * rb : NULL;
+                switch (m - i0 < 8 ? m - i0 : 8) {
+                case 1: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 1, 1, pf); break;
+                case 2: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 2, 1, pf); break;
+                case 3: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 3, 1, pf); break;
+                case 4: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 4, 1, pf); break;
+                case 5: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 5, 1, pf); break;
+                case 6: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 6, 1, pf); break;
+                case 7: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 7, 1, pf); break;
+                default: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 8, 1, pf); break;
+                }
+            }
+        }
+    }
+}
+
 AVX2_INLINE void gemv_float_any(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                                 size_t rb, int64_t n0, int64_t n1, const int wt) {
-    if (m == 1 || m > 7) {
+    if (m == 1) {
         gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, wt);
+        return;
+    }
+    if (m > 7) {
+        gemv_float_tiled(y, ldy, x, m, k, w, rb, n0, n1, wt);
         return;
     }
     VK_MULTI_SWITCH(gemv_float_multi_t, m, y, ldy, x, k, w, rb, n0, n1, wt)

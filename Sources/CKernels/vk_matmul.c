@@ -6,10 +6,10 @@
 #define VK_MR 6         // rows per micro-kernel call
 #define VK_KC 256       // k-block: one packed panel is VK_KC x VK_NR floats (16 KiB, stays in L1)
 #define VK_GROUP 8       // panels packed together per k-block
-#define VK_GEMM_MIN_M 8 // below this, re-reading each weight row per x row beats packing panels
-// Quantized weights: widening a block to fp32 costs about as much as using it, so packing panels
-// only pays off for larger batches; below this the gemv widens each block once per 8 rows.
-#define VK_QGEMM_MIN_M 64
+// Below this many rows the gemv (each weight vector widened once per group of 8 rows, a tile of
+// weight rows reused from L1) beats packing fp32 panels, which converts all of W on every call.
+#define VK_PANEL_MIN_M 64
+#define VK_Q8_ACT_GEMV_MAX_M 8 // rows served by the opt-in 8-bit-activation gemv
 
 typedef struct {
     float *y;
@@ -83,7 +83,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
     // vk_set_quantized_activations (faster, less exact).
     const bool quantized = is_quantized(wtype);
     const int64_t nb = k / VK_QK;
-    if (quantized && vk_quantized_activations && m < VK_GEMM_MIN_M) {
+    if (quantized && vk_quantized_activations && m < VK_Q8_ACT_GEMV_MAX_M) {
         vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
         for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
         c.xq = xq;
@@ -91,7 +91,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         return;
     }
     if (quantized && !vk_quantized_activations) {
-        if (m < VK_QGEMM_MIN_M && c.kt->gemv_quant16) {
+        if (m < VK_PANEL_MIN_M && c.kt->gemv_quant16) {
             vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
             for (int64_t i = 0; i < m; i++) vk_quantize_act16(x + i * k, k, xa + i * nb, NULL);
             c.xa = xa;
@@ -102,7 +102,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
         for (int64_t i = 0; i < m; i++) vk_quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
         c.x = rounded;
-    } else if (!quantized && m < VK_GEMM_MIN_M) {
+    } else if (!quantized && m < VK_PANEL_MIN_M) {
         vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
         return;
     }
