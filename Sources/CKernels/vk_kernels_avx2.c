@@ -33,7 +33,9 @@ AVX2_INLINE float load1w(const uint8_t *row, int64_t i, const int wt) {
 
 // Decode streams every weight once and is bound by memory, but rows are short (1-10 KB) and read
 // four at a time, so the hardware prefetcher never gets ahead of them. Each loop therefore also
-// prefetches the rows it will read a little later (vk_prefetch_rows ahead): about 32 KB in flight.
+// prefetches the rows it will read a little later (prefetch_rows ahead): about 32 KB in flight.
+// Past the end of a work chunk this warms the next chunk; past the end of W it only wastes a few
+// lines (prefetches never fault).
 AVX2_INLINE int64_t prefetch_rows(size_t rb) {
     int64_t rows = (int64_t)((32768 + rb - 1) / rb);
     rows = (rows + 3) & ~(int64_t)3;
@@ -72,7 +74,7 @@ AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, 
     const int64_t ahead = prefetch_rows(rb);
     int64_t j = n0;
     for (; j + 4 <= n1; j += 4) {
-        const uint8_t *pf = j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL;
+        const uint8_t *pf = w + (size_t)(j + ahead) * rb;
         for (int64_t i = 0; i < m; i++) {
             dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 4, i == 0 ? pf : NULL);
             for (int r = 0; r < 4; r++) y[i * ldy + j + r] = res[r];
@@ -115,7 +117,7 @@ AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64
     const int64_t ahead = prefetch_rows(rb);
     int64_t j = n0;
     for (; j + R <= n1; j += R)
-        float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R, j + ahead + R <= n1 ? w + (size_t)(j + ahead) * rb : NULL);
+        float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R, w + (size_t)(j + ahead) * rb);
     for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1, NULL);
 }
 
@@ -143,7 +145,7 @@ AVX2_INLINE void gemv_float_tiled(float *y, int64_t ldy, const float *x, int64_t
             const float *xi = x + i0 * k;
             float *yi = y + i0 * ldy;
             for (int64_t j = t0; j < t1; j++) {
-                const uint8_t *pf = i0 == 0 && j + ahead < n1 ? w + (size_t)(j + ahead) * rb : NULL;
+                const uint8_t *pf = i0 == 0 ? w + (size_t)(j + ahead) * rb : NULL;
                 switch (m - i0 < 8 ? m - i0 : 8) {
                 case 1: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 1, 1, pf); break;
                 case 2: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 2, 1, pf); break;
@@ -412,8 +414,7 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int6
     int64_t j = n0;
     if (m == 1) {
         for (; j + 4 <= n1; j += 4)
-            q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, j + ahead + 4 <= n1 ? w + (size_t)(j + ahead) * rb : NULL,
-                      wt);
+            q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, w + (size_t)(j + ahead) * rb, wt);
     }
     // A tile of weight rows (~8 KB) is reused from L1 by every group of 8 activation rows, and each
     // group's activation blocks stay in L1 across the tile.
@@ -426,7 +427,7 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int6
             float *yi = y + i0 * ldy;
             for (int64_t jj = t0; jj < t1; jj++) {
                 const uint8_t *row = w + (size_t)jj * rb;
-                const uint8_t *p = i0 == 0 && jj + ahead < n1 ? w + (size_t)(jj + ahead) * rb : NULL;
+                const uint8_t *p = i0 == 0 ? w + (size_t)(jj + ahead) * rb : NULL;
                 switch (m - i0 < 8 ? m - i0 : 8) {
                 case 1: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 1); break;
                 case 2: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 2); break;
