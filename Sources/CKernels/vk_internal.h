@@ -83,6 +83,8 @@ typedef struct {
     void (*gemv_quant)(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
                        const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
     void (*quantize_act)(const float *x, int64_t k, vk_block_q8a *out);
+    // vk_quantize_act16, bit-identical (same rounding: round-half-even of x / s).
+    void (*quantize_act16)(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded);
     // Quantized weights against activations rounded to 16-bit blocks (vk_block_q16a rows, nb = k/32
     // blocks per row). NULL where the ISA has none: the driver then takes the packed-panel path with
     // the same rounded activations.

@@ -480,6 +480,37 @@ VK_TARGET_AVX2 static void quantize_act(const float *x, int64_t k, vk_block_q8a 
     }
 }
 
+// Same results as vk_quantize_act16: cvtps rounds half to even like rintf under the default MXCSR.
+VK_TARGET_AVX2 static void quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK, out++) {
+        __m256 v[4];
+        for (int t = 0; t < 4; t++) v[t] = _mm256_loadu_ps(x + 8 * t);
+        __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                                  _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float s = _mm_cvtss_f32(m4) / 32767.0f, inv = s != 0.0f ? 1.0f / s : 0.0f;
+        const __m256 vinv = _mm256_set1_ps(inv), vs = _mm256_set1_ps(s);
+        __m256i q[4];
+        for (int t = 0; t < 4; t++) q[t] = _mm256_cvtps_epi32(_mm256_mul_ps(v[t], vinv));
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        // packs works per 128-bit lane: [q0 lo, q1 lo, q0 hi, q1 hi] -> restore order with 0xD8.
+        _mm256_storeu_si256((__m256i *)out->q, _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8));
+        _mm256_storeu_si256((__m256i *)(out->q + 16), _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8));
+        out->s = s;
+        out->xs = s * (float)_mm_cvtsi128_si32(s4);
+        if (x_rounded) {
+            for (int t = 0; t < 4; t++) _mm256_storeu_ps(x_rounded + 8 * t, _mm256_mul_ps(_mm256_cvtepi32_ps(q[t]), vs));
+            x_rounded += VK_QK;
+        }
+    }
+}
+
 // ---- prefill micro-kernel ---------------------------------------------------------------------
 AVX2_INLINE void micro_t(float *y, int64_t ldy, const float *x, int64_t ldx, const float *panel, int64_t kc, int nc,
                          bool accumulate, const int MR) {
@@ -726,6 +757,7 @@ const vk_kernel_table vk_kernels_avx2 = {
     .gemv_quant = gemv_quant,
     .quantize_act = quantize_act,
     .gemv_quant16 = gemv_quant16,
+    .quantize_act16 = quantize_act16,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
     .silu_mul = silu_mul,

@@ -112,6 +112,7 @@ const vk_kernel_table vk_kernels_scalar = {
     .gemv_float = gemv_float,
     .gemv_quant = gemv_quant,
     .quantize_act = quantize_act,
+    .quantize_act16 = vk_quantize_act16,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
     .silu_mul = silu_mul,

@@ -93,14 +93,14 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
     if (quantized && !vk_quantized_activations) {
         if (m < VK_PANEL_MIN_M && c.kt->gemv_quant16) {
             vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
-            for (int64_t i = 0; i < m; i++) vk_quantize_act16(x + i * k, k, xa + i * nb, NULL);
+            for (int64_t i = 0; i < m; i++) c.kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
             c.xa = xa;
             vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
             return;
         }
         float *rounded = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * k) * sizeof(float));
         vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
-        for (int64_t i = 0; i < m; i++) vk_quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
+        for (int64_t i = 0; i < m; i++) c.kt->quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
         c.x = rounded;
     } else if (!quantized && m < VK_PANEL_MIN_M) {
         vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
