@@ -27,11 +27,14 @@ extern void *__libc_pvalloc(size_t size);
 static atomic_int counting;
 static atomic_uint_fast64_t allocations;
 
+__attribute__((noinline)) void vk_alloc_counted(void) {
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    __asm__ volatile("" ::: "memory");  // keeps the call (and so the breakpoint) from being folded away
+}
+
 // Disabled cost: one relaxed load and a branch predicted not-taken.
 static inline void note_allocation(void) {
-    if (__builtin_expect(atomic_load_explicit(&counting, memory_order_relaxed), 0)) {
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-    }
+    if (__builtin_expect(atomic_load_explicit(&counting, memory_order_relaxed), 0)) vk_alloc_counted();
 }
 
 void *malloc(size_t size) {
@@ -96,6 +99,7 @@ uint64_t vk_alloc_counting_end(void) {
 #else
 
 int vk_alloc_counter_supported(void) { return 0; }
+void vk_alloc_counted(void) {}
 void vk_alloc_counting_begin(void) {}
 uint64_t vk_alloc_counting_end(void) { return 0; }
 

@@ -23,6 +23,10 @@ void vk_alloc_counting_begin(void);
 /// Stops counting and returns the number of allocation calls since vk_alloc_counting_begin().
 uint64_t vk_alloc_counting_end(void);
 
+/// Called once for every counted allocation: break on it in a debugger to see where they come from
+/// (gdb: `break vk_alloc_counted`, then `bt`).
+void vk_alloc_counted(void);
+
 #ifdef __cplusplus
 }
 #endif
