@@ -41,6 +41,14 @@ struct CompletionState {
     private let minTokens: Int
     private let includeStopStringInOutput: Bool
     private let wantsLogprobs: Bool
+    /// Final-only output and no stop strings: nobody looks at the text before the completion ends,
+    /// so tokens are detokenized (by the same incremental detokenizer, in the same order) at finish
+    /// instead of each step, which keeps the decode step free of the detokenizer's allocations.
+    private let defersDetokenization: Bool
+    /// Leading `tokenIds` already fed to the detokenizer (deferred mode only).
+    private var detokenizedCount = 0
+    /// The last id ended the completion as EOS / a stop token id and shows no text.
+    private var lastTokenHasNoText = false
 
     private(set) var text = ""
     private(set) var tokenIds: [Int] = []
@@ -59,7 +67,7 @@ struct CompletionState {
     var numCachedTokens = 0
 
     init(index: Int, coreRequestId: String, tokenizer: Tokenizer, promptTokenIds: [Int],
-         params: SamplingParams) {
+         params: SamplingParams, outputKind: RequestOutputKind = .cumulative) {
         self.index = index
         self.coreRequestId = coreRequestId
         detokenizer = IncrementalDetokenizer(tokenizer: tokenizer, promptTokenIds: promptTokenIds,
@@ -71,6 +79,9 @@ struct CompletionState {
         minTokens = params.minTokens
         includeStopStringInOutput = params.includeStopStrInOutput
         wantsLogprobs = params.logprobs != nil
+        defersDetokenization = outputKind == .finalOnly && stopMatcher == nil
+        // Bounded like the core's token storage: max_tokens may default to the whole context.
+        tokenIds.reserveCapacity(min(params.maxTokens ?? 256, 256))
     }
 
     var finished: Bool { finishReason != nil }
@@ -95,7 +106,11 @@ struct CompletionState {
                 cumulativeLogprob += Double(entries[offset].logprob)
             }
             let isLast = offset == newIds.count - 1
-            if isLast && stopTokenEnded && !includeStopStringInOutput { continue }
+            if isLast && stopTokenEnded && !includeStopStringInOutput {
+                lastTokenHasNoText = true
+                continue
+            }
+            if defersDetokenization { continue }
             if let matched = appendText(detokenizer.append(id)) {
                 finishReason = .stop
                 stopReason = .string(matched)
@@ -112,6 +127,13 @@ struct CompletionState {
     mutating func finish(_ reason: FinishReason, stopTokenId: Int? = nil) {
         guard !finished else { return }
         changed = true
+        if defersDetokenization {
+            let end = lastTokenHasNoText ? tokenIds.count - 1 : tokenIds.count
+            while detokenizedCount < end {
+                appendEmitted(detokenizer.append(tokenIds[detokenizedCount]))
+                detokenizedCount += 1
+            }
+        }
         if let matched = appendText(detokenizer.finish()) {
             finishReason = .stop
             stopReason = .string(matched)

@@ -13,6 +13,8 @@ final class EngineRequestState {
     var completions: [CompletionState]
     var promptLogprobs: [PositionLogprobs?]?
     private var promptLogprobsReported = false
+    /// The engine step that last gave this request a core output (dedupes within a step).
+    var lastTouchedStep = -1
 
     init(requestId: String, prompt: String?, promptTokenIds: [Int], params: SamplingParams,
          outputKind: RequestOutputKind, arrivalTime: Double, tokenizer: Tokenizer) {
@@ -26,7 +28,8 @@ final class EngineRequestState {
         completions = (0..<count).map { index in
             CompletionState(index: index,
                             coreRequestId: EngineRequestState.coreRequestId(requestId, index: index, of: count),
-                            tokenizer: tokenizer, promptTokenIds: promptTokenIds, params: params)
+                            tokenizer: tokenizer, promptTokenIds: promptTokenIds, params: params,
+                            outputKind: outputKind)
         }
     }
 
@@ -64,10 +67,14 @@ final class EngineRequestState {
             if promptLogprobs != nil { promptLogprobsReported = true }
         }
         let first = completions[0]
-        let timing = RequestTiming(arrival: arrivalTime,
-                                   firstToken: completions.compactMap(\.firstTokenTime).min(),
-                                   lastToken: completions.compactMap(\.lastTokenTime).max(),
-                                   finished: isFinished ? completions.compactMap(\.lastTokenTime).max() : nil)
+        var firstToken: Double?
+        var lastToken: Double?
+        for completion in completions {
+            if let time = completion.firstTokenTime { firstToken = min(firstToken ?? time, time) }
+            if let time = completion.lastTokenTime { lastToken = max(lastToken ?? time, time) }
+        }
+        let timing = RequestTiming(arrival: arrivalTime, firstToken: firstToken, lastToken: lastToken,
+                                   finished: isFinished ? lastToken : nil)
         return RequestOutput(requestId: requestId, prompt: prompt, promptTokenIds: promptTokenIds,
                              promptLogprobs: reportedPromptLogprobs, outputs: outputs, finished: isFinished,
                              numCachedTokens: first.numCachedTokens, timing: timing)

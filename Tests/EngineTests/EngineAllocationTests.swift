@@ -2,52 +2,106 @@ import AllocationCounter
 import Engine
 import EngineCore
 import Foundation
+import Models
 import XCTest
 
 /// Heap allocations of a warmed-up `LLMEngine.step()` with several requests decoding together.
 final class EngineAllocationTests: XCTestCase {
     typealias Support = EngineTestSupport
+    let requestCount = 4
 
-    func decodeStepAllocations(_ engine: LLMEngine, requests: Int, params: (Int) -> SamplingParams,
-                               outputKind: RequestOutputKind, warmUpSteps: Int = 4,
-                               measuredSteps: Int = 8) throws -> [UInt64] {
+    /// Adds `requestCount` requests, runs prefill and `warmUpSteps` decode steps, then returns the
+    /// heap allocations of each of the next `measuredSteps` steps (all requests still decoding).
+    func decodeStepAllocations(_ engine: LLMEngine, params: SamplingParams, outputKind: RequestOutputKind,
+                               warmUpSteps: Int = 4, measuredSteps: Int = 8) throws -> [UInt64] {
         try XCTSkipUnless(vk_alloc_counter_supported() != 0, "heap allocation counting needs Linux with glibc")
-        for index in 0..<requests {
+        for index in 0..<requestCount {
             try engine.addRequest(requestId: "r\(index)", prompt: .tokenIds(Array(repeating: 98, count: 3 + index) + [99]),
-                                  params: params(index), outputKind: outputKind)
+                                  params: params, outputKind: outputKind)
         }
         var outputs = try engine.step()
         for _ in 0..<warmUpSteps { outputs = try engine.step() }
         var counts: [UInt64] = []
         counts.reserveCapacity(measuredSteps)
         for _ in 0..<measuredSteps {
-            outputs = []
+            outputs = []  // a caller that keeps outputs alive makes the engine copy their buffers
             vk_alloc_counting_begin()
             do { outputs = try engine.step() } catch { _ = vk_alloc_counting_end(); throw error }
             counts.append(vk_alloc_counting_end())
             XCTAssertTrue(outputs.allSatisfy { !$0.finished }, "no request may finish while measured")
+            XCTAssertEqual(outputs.count, outputKind == .finalOnly ? 0 : requestCount)
         }
-        XCTAssertEqual(engine.numUnfinishedRequests, requests)
+        XCTAssertEqual(engine.numUnfinishedRequests, requestCount)
+        // The requests still finish normally, with their full text.
+        let finals = try Support.runToCompletion(engine)
+        XCTAssertEqual(finals.count, requestCount)
         return counts
     }
 
-    func params(maxTokens: Int, stop: [String] = []) -> SamplingParams {
-        var params = Support.greedy(maxTokens: maxTokens)
+    func params(stop: [String] = []) -> SamplingParams {
+        var params = Support.greedy(maxTokens: 40)
         params.ignoreEOS = true
         params.stop = stop
         return params
     }
 
-    func testFakeModelDecodeStepAllocations() throws {
-        for kind in [RequestOutputKind.finalOnly, .delta, .cumulative] {
-            let engine = try Support.engine(.script(Support.script))
-            let counts = try decodeStepAllocations(engine, requests: 4, params: { _ in self.params(maxTokens: 64) },
-                                                   outputKind: kind)
-            print("engine fake \(kind) decode step allocations: \(counts)")
-            let engine2 = try Support.engine(.script(Support.script))
-            let counts2 = try decodeStepAllocations(engine2, requests: 4, params: { _ in self.params(maxTokens: 64, stop: ["zzz"]) },
-                                                   outputKind: kind)
-            print("engine fake \(kind) stop-string decode step allocations: \(counts2)")
+    func fakeEngine() throws -> LLMEngine {
+        let bundle = ModelBundle(model: AllocationFreeFakeModel(vocabSize: FakeTokenizer.vocabSize),
+                                 tokenizer: try FakeTokenizer.make(), modelName: "fake", eosTokenIds: [FakeTokenizer.eosId])
+        return try LLMEngine(bundle: bundle, config: Support.config())
+    }
+
+    func testFinalOnlyDecodeStepAllocatesNothing() throws {
+        let counts = try decodeStepAllocations(fakeEngine(), params: params(), outputKind: .finalOnly)
+        print("engine step allocations, fake model, final-only: \(counts)")
+        XCTAssertEqual(counts, Array(repeating: 0, count: counts.count))
+    }
+
+    func testStreamingDecodeStepAllocations() throws {
+        for kind in [RequestOutputKind.delta, .cumulative] {
+            for stop in [[], ["zzz"]] {
+                let counts = try decodeStepAllocations(fakeEngine(), params: params(stop: stop), outputKind: kind)
+                print("engine step allocations, fake model, \(kind), stop \(stop): \(counts)")
+            }
+        }
+    }
+
+    func testStoriesFinalOnlyDecodeStepAllocatesNothing() throws {
+        let path = EngineStoriesTests.modelPath
+        guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
+            throw XCTSkip("stories260K not found at \(path) (shared assets folder absent)")
+        }
+        var config = EngineConfig(model: path)
+        config.kvCacheMemoryBytes = 8 << 20
+        for kind in [RequestOutputKind.finalOnly, .delta] {
+            let counts = try decodeStepAllocations(LLMEngine(config: config), params: params(), outputKind: kind)
+            print("engine step allocations, stories260K, \(kind): \(counts)")
+        }
+    }
+}
+
+/// Next token = 'a' + position % 26, written straight into the logits; touches no heap.
+final class AllocationFreeFakeModel: CausalLanguageModel {
+    let spec: ModelSpec
+
+    init(vocabSize: Int) {
+        spec = ModelSpec(architecture: "FakeForCausalLM", vocabSize: vocabSize, maxPositionEmbeddings: 512,
+                         numLayers: 1, numKVHeads: 1, headDim: 8)
+    }
+
+    func kvCacheBytesPerBlock(blockSize: Int) -> Int { blockSize * 64 }
+    func allocateKVCache(numBlocks: Int, blockSize: Int) throws {}
+
+    func forward(_ batch: ForwardBatch, logits: UnsafeMutableBufferPointer<Float>) throws {
+        let vocab = spec.vocabSize
+        var outRow = 0
+        while outRow < batch.logitRows.count {
+            let position = Int(batch.positions[Int(batch.logitRows[outRow])])
+            let base = outRow * vocab
+            var v = 0
+            while v < vocab { logits[base + v] = 0; v += 1 }
+            logits[base + 97 + (position + 1) % 26] = 1
+            outRow += 1
         }
     }
 }
