@@ -59,6 +59,8 @@ struct CompletionState {
     /// Text and token count not yet reported by a delta output.
     private var pendingText = ""
     private var deltaTokenStart = 0
+    /// The tokenIds of the last delta output, refilled in place once the caller has released it.
+    private var deltaTokenIds: [Int] = []
     /// Whether something changed since the last output was built.
     private(set) var changed = false
     var firstTokenTime: Double?
@@ -173,7 +175,9 @@ struct CompletionState {
         if wantsLogprobs { output.cumulativeLogprob = cumulativeLogprob }
         if kind == .delta {
             output.text = pendingText
-            output.tokenIds = Array(tokenIds[deltaTokenStart...])
+            deltaTokenIds.removeAll(keepingCapacity: true)
+            deltaTokenIds.append(contentsOf: tokenIds[deltaTokenStart...])
+            output.tokenIds = deltaTokenIds
             if wantsLogprobs { output.logprobs = Array(logprobs[min(deltaTokenStart, logprobs.count)...]) }
             pendingText = ""
             deltaTokenStart = tokenIds.count

@@ -29,6 +29,8 @@ public final class LLMEngine {
     private var touchedRequests: [EngineRequestState] = []
     /// The array `step()` returns, refilled in place once the caller has released the previous one.
     private var stepOutputs: [RequestOutput] = []
+    /// Requests that reported an output last step (they still share its buffers).
+    private var reportedRequests: [EngineRequestState] = []
 
     /// Loads the model named by `config.model` and builds the engine.
     public convenience init(config: EngineConfig) throws {
@@ -134,6 +136,8 @@ public final class LLMEngine {
         // First, so last step's outputs stop sharing the completions' text and id buffers, which
         // then grow in place instead of being copied.
         stepOutputs.removeAll(keepingCapacity: true)
+        for state in reportedRequests { state.releaseReportedOutputs() }
+        reportedRequests.removeAll(keepingCapacity: true)
         stepNumber += 1
         let stepStart = monotonicSeconds()
         let coreOutputs: [EngineCoreOutput]
@@ -176,7 +180,10 @@ public final class LLMEngine {
             }
         }
         for state in touchedRequests {
-            if let output = state.makeOutput() { stepOutputs.append(output) }
+            if let output = state.makeOutput() {
+                stepOutputs.append(output)
+                reportedRequests.append(state)
+            }
             if state.finished { requests[state.requestId] = nil }
         }
         touchedRequests.removeAll(keepingCapacity: true)

@@ -80,6 +80,74 @@ final class EngineAllocationTests: XCTestCase {
     }
 }
 
+/// Final-only completions without stop strings are detokenized at finish instead of each step; their
+/// text must be exactly what a streamed (cumulative) completion of the same request shows.
+final class EngineDeferredDetokenizationTests: XCTestCase {
+    typealias Support = EngineTestSupport
+
+    /// Runs each (id, prompt, params) once as cumulative and once as final-only in one engine.
+    func compareKinds(_ engine: LLMEngine, _ requests: [(String, PromptInput, SamplingParams)],
+                      abortAfterSteps: Int? = nil) throws {
+        for (id, prompt, params) in requests {
+            try engine.addRequest(requestId: "c-" + id, prompt: prompt, params: params, outputKind: .cumulative)
+            try engine.addRequest(requestId: "f-" + id, prompt: prompt, params: params, outputKind: .finalOnly)
+        }
+        var finals: [String: RequestOutput] = [:]
+        var steps = 0
+        while engine.hasUnfinishedRequests && steps < 1000 {
+            steps += 1
+            if steps == abortAfterSteps {
+                for output in engine.abort(requests.flatMap { ["c-" + $0.0, "f-" + $0.0] }) { finals[output.requestId] = output }
+                continue
+            }
+            for output in try engine.step() where output.finished { finals[output.requestId] = output }
+        }
+        for (id, _, _) in requests {
+            let streamed = try XCTUnwrap(finals["c-" + id]?.outputs.first, id)
+            let deferred = try XCTUnwrap(finals["f-" + id]?.outputs.first, id)
+            XCTAssertEqual(deferred.text, streamed.text, id)
+            XCTAssertEqual(deferred.tokenIds, streamed.tokenIds, id)
+            XCTAssertEqual(deferred.finishReason, streamed.finishReason, id)
+            XCTAssertEqual(deferred.stopReason, streamed.stopReason, id)
+        }
+    }
+
+    func testFinalOnlyTextMatchesStreamedTextWithEOSAndStopTokens() throws {
+        var shown = Support.greedy(maxTokens: 40)
+        shown.includeStopStrInOutput = true
+        try compareKinds(Support.engine(.hash(eosModulo: 5)),
+                         [("eos", .text("hello"), Support.greedy(maxTokens: 40)),
+                          ("eos-shown", .text("hello"), shown),
+                          ("length", .text("xyz"), Support.greedy(maxTokens: 3))])
+        // The script "the quick brown fox..." reaches 'k' (a normal token whose text is hidden) early.
+        var stopIds = Support.greedy(maxTokens: 40)
+        stopIds.stopTokenIds = [Int(Character("k").asciiValue!)]
+        var stopIdsShown = stopIds
+        stopIdsShown.includeStopStrInOutput = true
+        try compareKinds(Support.engine(.script(Support.script)),
+                         [("stop-id", .text("ab"), stopIds), ("stop-id-shown", .text("ab"), stopIdsShown)])
+    }
+
+    func testFinalOnlyTextMatchesStreamedTextOnAbort() throws {
+        let engine = try Support.engine(.script(Support.script))
+        try compareKinds(engine, [("aborted", .text("ab"), Support.greedy(maxTokens: 40))], abortAfterSteps: 6)
+    }
+
+    func testFinalOnlyTextMatchesStreamedTextOnStories() throws {
+        let path = EngineStoriesTests.modelPath
+        guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
+            throw XCTSkip("stories260K not found at \(path) (shared assets folder absent)")
+        }
+        var config = EngineConfig(model: path)
+        config.kvCacheMemoryBytes = 8 << 20
+        var sampled = SamplingParams()
+        sampled.maxTokens = 60
+        sampled.seed = 11
+        try compareKinds(LLMEngine(config: config), [("greedy", .text("Once upon a time"), Support.greedy(maxTokens: 60)),
+                                                     ("sampled", .text("The cat"), sampled)])
+    }
+}
+
 /// Next token = 'a' + position % 26, written straight into the logits; touches no heap.
 final class AllocationFreeFakeModel: CausalLanguageModel {
     let spec: ModelSpec
