@@ -1,4 +1,7 @@
 #include "allocation_counter.h"
+#if defined(__linux__)
+#include <features.h>  // defines __GLIBC__ on glibc (musl has no __libc_* entry points)
+#endif
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
@@ -61,6 +64,11 @@ void *memalign(size_t alignment, size_t size) {
 
 void *aligned_alloc(size_t alignment, size_t size) {
     note_allocation();
+    // As glibc's own aligned_alloc: the alignment must be a power of two.
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
     return __libc_memalign(alignment, size);
 }
 
