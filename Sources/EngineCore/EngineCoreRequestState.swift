@@ -62,6 +62,8 @@ final class RequestState {
         generator = request.params.seed.map { SeededGenerator(seed: $0) }
         tracksOutputCounts = request.params.presencePenalty != 0 || request.params.frequencyPenalty != 0
             || request.params.repetitionPenalty != 1
+        // One entry per distinct output token: sized like `tokens` so counting never rehashes.
+        if tracksOutputCounts { outputTokenCounts.reserveCapacity(min(maxTokens, 256)) }
     }
 
     var numTokens: Int { tokens.count }

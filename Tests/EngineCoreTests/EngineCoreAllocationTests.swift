@@ -44,18 +44,52 @@ final class EngineCoreAllocationTests: XCTestCase {
         }
     }
 
-    func testGreedyDecodeStepAllocations() throws {
+    func testGreedyDecodeStepAllocatesNothing() throws {
         let counts = try decodeStepAllocations(requests(4) { _, params in params.temperature = 0 })
-        print("engine core greedy decode step allocations: \(counts)")
+        XCTAssertEqual(counts, Array(repeating: 0, count: counts.count), "greedy")
     }
 
-    func testSampledDecodeStepAllocations() throws {
+    func testSampledDecodeStepAllocatesNothing() throws {
         let counts = try decodeStepAllocations(requests(4) { index, params in
             params.temperature = 0.8
             params.topP = index % 2 == 0 ? 0.9 : 1
             params.topK = index == 1 ? 20 : 0
+            params.minP = index == 2 ? 0.05 : 0
             params.seed = index == 3 ? 7 : nil
         })
-        print("engine core sampled decode step allocations: \(counts)")
+        XCTAssertEqual(counts, Array(repeating: 0, count: counts.count), "sampled")
+    }
+
+    func testPenalizedDecodeStepAllocatesNothing() throws {
+        let counts = try decodeStepAllocations(requests(4) { index, params in
+            params.temperature = index % 2 == 0 ? 0 : 0.7
+            params.repetitionPenalty = index < 2 ? 1.2 : 1
+            params.frequencyPenalty = index >= 2 ? 0.5 : 0
+            params.presencePenalty = index == 3 ? 0.3 : 0
+            params.logitBias = index == 0 ? [5: 2.0] : [:]
+        })
+        XCTAssertEqual(counts, Array(repeating: 0, count: counts.count), "penalties and logit bias")
+    }
+
+    /// Logprobs are returned as arrays: one for the step's entries, one for each non-empty top list.
+    func testLogprobsDecodeStepAllocations() throws {
+        let counts = try decodeStepAllocations(requests(4) { index, params in
+            params.temperature = 0
+            params.logprobs = index == 0 ? 0 : 5
+        })
+        XCTAssertEqual(counts, Array(repeating: 1 + 3 * 2, count: counts.count), "logprobs 0 for one request, 5 for three")
+    }
+
+    /// A step that has to grow the batch's buffers does allocate: the zeros above are not an artifact.
+    func testCounterSeesTheCoreGrowing() throws {
+        try XCTSkipUnless(vk_alloc_counter_supported() != 0, "heap allocation counting needs Linux with glibc")
+        let model = try ModelLoader.load(.huggingFaceFolder(Self.fixture))
+        let core = try EngineCore(model: model, config: SchedulerConfig(numBlocks: 64, maxModelLen: 256, blockSize: 4))
+        try core.addRequest(requests(1) { _, params in params.temperature = 0 }[0])
+        vk_alloc_counting_begin()
+        let outputs = try core.step()
+        let count = vk_alloc_counting_end()
+        XCTAssertEqual(outputs.count, 1)
+        XCTAssertGreaterThan(count, 0, "the first step sizes the batch, logits and output buffers")
     }
 }
