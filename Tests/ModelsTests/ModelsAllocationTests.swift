@@ -31,7 +31,6 @@ final class ModelsAllocationTests: XCTestCase {
                   blockSize: blockSize, into: &batch)
 
         let warmUpSteps = 3
-        var counted: UInt64 = 0
         for step in 0 ..< warmUpSteps + measuredSteps {
             if step == warmUpSteps { vk_alloc_counting_begin() }
             let position = prompt.count + step
@@ -41,15 +40,9 @@ final class ModelsAllocationTests: XCTestCase {
                 batch.slotMapping[s] = tables[s][position / blockSize] * Int32(blockSize) + Int32(position % blockSize)
                 batch.seqLens[s] = Int32(position + 1)
             }
-            do {
-                try model.forward(batch, logits: logits)
-            } catch {
-                counted = vk_alloc_counting_end()
-                throw error
-            }
+            do { try model.forward(batch, logits: logits) } catch { _ = vk_alloc_counting_end(); throw error }
         }
-        counted = vk_alloc_counting_end()
-        return counted
+        return vk_alloc_counting_end()
     }
 
     private func greedyToken(_ logits: UnsafeMutableBufferPointer<Float>, row: Int, vocab: Int) -> Int32 {
