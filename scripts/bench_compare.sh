@@ -175,19 +175,25 @@ lines = [f"# swift-vllm vs llama.cpp llama-server ({datetime.datetime.utcnow():%
          f"num-prompts = 2 x concurrency, {threads} threads per server, servers run one at a time.",
          f"Memory bandwidth at the time: {bandwidth}.", "",
          "| model | c | ours out tok/s | llama.cpp out tok/s | ratio | ours TTFT ms (mean) | llama.cpp TTFT ms "
+         "| ours TTFT ms (median) | llama.cpp TTFT ms (median) | TTFT ratio (median) "
          "| ours TPOT ms (mean) | llama.cpp TPOT ms | ours ITL p99 ms | llama.cpp ITL p99 ms |",
-         "|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for row in sys.argv[7:]:
     model, llama_model, c = row.split("|")
     ours, theirs = load(model, "ours", c), load(llama_model, "llama", c)
     ratio = "n/a"
     if ours and theirs and theirs.get("output_throughput"):
         ratio = f"{ours['output_throughput'] / theirs['output_throughput']:.2f}x"
+    ttft_ratio = "n/a"
+    if ours and theirs and theirs.get("median_ttft_ms"):
+        ttft_ratio = f"{ours['median_ttft_ms'] / theirs['median_ttft_ms']:.2f}x"
     name = os.path.basename(model.rstrip("/")) + (" (BF16)" if os.path.isdir(model) else "")
     lines.append(f"| {name} | {c} | {fmt(ours, 'output_throughput')} | {fmt(theirs, 'output_throughput')} | {ratio} "
-                 f"| {fmt(ours, 'mean_ttft_ms')} | {fmt(theirs, 'mean_ttft_ms')} | {fmt(ours, 'mean_tpot_ms', 2)} "
+                 f"| {fmt(ours, 'mean_ttft_ms')} | {fmt(theirs, 'mean_ttft_ms')} "
+                 f"| {fmt(ours, 'median_ttft_ms')} | {fmt(theirs, 'median_ttft_ms')} | {ttft_ratio} | {fmt(ours, 'mean_tpot_ms', 2)} "
                  f"| {fmt(theirs, 'mean_tpot_ms', 2)} | {fmt(ours, 'p99_itl_ms', 2)} | {fmt(theirs, 'p99_itl_ms', 2)} |")
-lines += ["", "ratio = ours / llama.cpp output token throughput (higher is better for swift-vllm)."]
+lines += ["", "ratio = ours / llama.cpp output token throughput (higher is better for swift-vllm); "
+          "TTFT ratio = ours / llama.cpp median TTFT (lower is better)."]
 text = "\n".join(lines) + "\n"
 with open(out, "w") as f:
     f.write(text)

@@ -5,6 +5,7 @@ For each shape writes, under $VLLM_BENCH_MODELS (default /work/bench-models; nev
   <name>/            HF folder: config.json, model.safetensors (BF16), tokenizer files copied from
                      ../shared/assets
   <name>-Q8_0.gguf   the same weights as GGUF Q8_0 (norms/biases F32) with tokenizer.ggml.* metadata
+  <name>-BF16.gguf   the same weights as GGUF BF16 (for llama.cpp, which reads no safetensors)
 Weights are N(0, 0.02) (norms 1, biases N(0, 0.02)); the GGUF is quantized from the BF16 values.
 
 Usage: make_bench_models.py [qwen2.5-0.5b] [llama3.2-1b]      (default: both, Qwen first)
@@ -231,7 +232,7 @@ def llama3_freq_factors(config):
     return np.array(factors, dtype=np.float32)
 
 
-def write_gguf(path, config, tensors, tok):
+def write_gguf(path, config, tensors, tok, qtype):
     import gguf
     arch = "qwen2" if config["model_type"] == "qwen2" else "llama"
     writer = gguf.GGUFWriter(path, arch)
@@ -246,7 +247,8 @@ def write_gguf(path, config, tensors, tok):
     writer.add_rope_freq_base(config["rope_theta"])
     writer.add_rope_dimension_count(config["head_dim"])
     writer.add_vocab_size(config["vocab_size"])
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+    bf16 = qtype == gguf.GGMLQuantizationType.BF16
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16 if bf16 else gguf.LlamaFileType.MOSTLY_Q8_0)
     writer.add_tokenizer_model(tok["model"])
     writer.add_tokenizer_pre(tok["pre"])
     writer.add_token_list(tok["tokens"])
@@ -267,8 +269,8 @@ def write_gguf(path, config, tensors, tok):
     def add(name, tensor):
         values = tensor.float().numpy()
         if values.ndim == 2:
-            quantized = gguf.quants.quantize(values, gguf.GGMLQuantizationType.Q8_0)
-            writer.add_tensor(name, quantized, raw_shape=quantized.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            quantized = gguf.quants.quantize(values, qtype)
+            writer.add_tensor(name, quantized, raw_shape=quantized.shape, raw_dtype=qtype)
         else:
             writer.add_tensor(name, values)
 
@@ -309,9 +311,11 @@ def main():
         folder = os.path.join(OUT, name)
         write_hf(folder, config, tensors, tok)
         print(f"wrote {folder}", flush=True)
-        gguf_path = os.path.join(OUT, f"{name}-Q8_0.gguf")
-        write_gguf(gguf_path, config, tensors, tok)
-        print(f"wrote {gguf_path}", flush=True)
+        import gguf
+        for suffix, qtype in (("Q8_0", gguf.GGMLQuantizationType.Q8_0), ("BF16", gguf.GGMLQuantizationType.BF16)):
+            gguf_path = os.path.join(OUT, f"{name}-{suffix}.gguf")
+            write_gguf(gguf_path, config, tensors, tok, qtype)
+            print(f"wrote {gguf_path}", flush=True)
 
 
 if __name__ == "__main__":

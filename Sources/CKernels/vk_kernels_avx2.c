@@ -3,6 +3,7 @@
 #include "vk_generic.h"
 #if VK_X86
 #include <immintrin.h>
+#include <math.h>
 
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
 
@@ -30,21 +31,38 @@ AVX2_INLINE float load1w(const uint8_t *row, int64_t i, const int wt) {
     return f16_scalar(h);
 }
 
+// Decode streams every weight once and is bound by memory, but rows are short (1-10 KB) and read
+// four at a time, so the hardware prefetcher never gets ahead of them. Each loop therefore also
+// prefetches the rows it will read a little later (prefetch_rows ahead): about 32 KB in flight.
+// Past the end of a work chunk this warms the next chunk; past the end of W it only wastes a few
+// lines (prefetches never fault).
+AVX2_INLINE int64_t prefetch_rows(size_t rb) {
+    int64_t rows = (int64_t)((32768 + rb - 1) / rb);
+    rows = (rows + 3) & ~(int64_t)3;
+    return rows < 4 ? 4 : rows > 64 ? 64 : rows;
+}
+
+// Prefetches [p, p + bytes) one line at a time (bytes is small and a compile-time constant).
+AVX2_INLINE void prefetch_span(const uint8_t *p, const int bytes) {
+    for (int off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
+}
+
 // res[r] = dot(x, W row r) for R consecutive rows; several rows in flight hide load latency.
+// pf (or NULL) points at rows to prefetch, walked at the same pace as these R rows. One
+// accumulator per row, like float_multi_rows: a row's result is the same whatever m.
 AVX2_INLINE void dot_rows(float *res, const float *x, const uint8_t *w, size_t rb, int64_t k, const int wt,
-                          const int R) {
-    __m256 acc[4][2];
-    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+                          const int R, const uint8_t *pf) {
+    const int es = wt == VK_F32 ? 4 : 2;
+    __m256 acc[4];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 16 <= k; i += 16) {
-        __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
-        for (int r = 0; r < R; r++) {
-            acc[r][0] = _mm256_fmadd_ps(load8w(w + r * rb, i, wt), x0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(load8w(w + r * rb, i + 8, wt), x1, acc[r][1]);
-        }
+    for (; i + 8 <= k; i += 8) {
+        if (pf) prefetch_span(pf + i * R * es, 8 * R * es);
+        __m256 x0 = _mm256_loadu_ps(x + i);
+        for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(load8w(w + r * rb, i, wt), x0, acc[r]);
     }
     for (int r = 0; r < R; r++) {
-        float s = hsum_ps(_mm256_add_ps(acc[r][0], acc[r][1]));
+        float s = hsum_ps(acc[r]);
         for (int64_t t = i; t < k; t++) s += x[t] * load1w(w + r * rb, t, wt);
         res[r] = s;
     }
@@ -53,16 +71,18 @@ AVX2_INLINE void dot_rows(float *res, const float *x, const uint8_t *w, size_t r
 AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                               size_t rb, int64_t n0, int64_t n1, const int wt) {
     float res[4];
+    const int64_t ahead = prefetch_rows(rb);
     int64_t j = n0;
     for (; j + 4 <= n1; j += 4) {
+        const uint8_t *pf = w + (size_t)(j + ahead) * rb;
         for (int64_t i = 0; i < m; i++) {
-            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 4);
+            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 4, i == 0 ? pf : NULL);
             for (int r = 0; r < 4; r++) y[i * ldy + j + r] = res[r];
         }
     }
     for (; j < n1; j++)
         for (int64_t i = 0; i < m; i++) {
-            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 1);
+            dot_rows(res, x + i * k, w + (size_t)j * rb, rb, k, wt, 1, NULL);
             y[i * ldy + j] = res[0];
         }
 }
@@ -70,11 +90,13 @@ AVX2_INLINE void gemv_float_t(float *y, int64_t ldy, const float *x, int64_t m, 
 // Several x rows (a small decode batch): each weight vector is loaded and widened once for all MX
 // rows, R weight rows at a time (MX * R accumulators must fit the 16 registers).
 AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
-                                  int64_t j, const int wt, const int MX, const int R) {
-    __m256 acc[7][2];
+                                  int64_t j, const int wt, const int MX, const int R, const uint8_t *pf) {
+    const int es = wt == VK_F32 ? 4 : 2;
+    __m256 acc[8][2];
     for (int i = 0; i < MX; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     int64_t t = 0;
     for (; t + 8 <= k; t += 8) {
+        if (pf) prefetch_span(pf + t * R * es, 8 * R * es);
         __m256 wv[2];
         for (int r = 0; r < R; r++) wv[r] = load8w(w + (size_t)(j + r) * rb, t, wt);
         for (int i = 0; i < MX; i++) {
@@ -92,9 +114,11 @@ AVX2_INLINE void float_multi_rows(float *y, int64_t ldy, const float *x, int64_t
 
 AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64_t k, const uint8_t *w, size_t rb,
                                     int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
+    const int64_t ahead = prefetch_rows(rb);
     int64_t j = n0;
-    for (; j + R <= n1; j += R) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R);
-    for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1);
+    for (; j + R <= n1; j += R)
+        float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, R, w + (size_t)(j + ahead) * rb);
+    for (; j < n1; j++) float_multi_rows(y, ldy, x, k, w, rb, j, wt, MX, 1, NULL);
 }
 
 #define VK_MULTI_SWITCH(FN, M, ...)                                                                                    \
@@ -107,10 +131,44 @@ AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64
     default: FN(__VA_ARGS__, 7, 1); break;                                                                             \
     }
 
+// Eight or more rows (up to the driver's gemv limit): groups of up to 8 activation rows, each
+// against a tile of weight rows (~8 KB) reused from L1; each weight vector is widened once per group.
+// Per row the arithmetic is float_multi_rows' whatever the group, so results match smaller m bitwise.
+AVX2_INLINE void gemv_float_tiled(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                  size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int64_t ahead = prefetch_rows(rb);
+    int64_t tile = (int64_t)(8192 / rb);
+    tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
+    for (int64_t t0 = n0; t0 < n1; t0 += tile) {
+        const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
+        for (int64_t i0 = 0; i0 < m; i0 += 8) {
+            const float *xi = x + i0 * k;
+            float *yi = y + i0 * ldy;
+            for (int64_t j = t0; j < t1; j++) {
+                const uint8_t *pf = i0 == 0 ? w + (size_t)(j + ahead) * rb : NULL;
+                switch (m - i0 < 8 ? m - i0 : 8) {
+                case 1: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 1, 1, pf); break;
+                case 2: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 2, 1, pf); break;
+                case 3: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 3, 1, pf); break;
+                case 4: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 4, 1, pf); break;
+                case 5: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 5, 1, pf); break;
+                case 6: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 6, 1, pf); break;
+                case 7: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 7, 1, pf); break;
+                default: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 8, 1, pf); break;
+                }
+            }
+        }
+    }
+}
+
 AVX2_INLINE void gemv_float_any(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                                 size_t rb, int64_t n0, int64_t n1, const int wt) {
-    if (m == 1 || m > 7) {
+    if (m == 1) {
         gemv_float_t(y, ldy, x, m, k, w, rb, n0, n1, wt);
+        return;
+    }
+    if (m > 7) {
+        gemv_float_tiled(y, ldy, x, m, k, w, rb, n0, n1, wt);
         return;
     }
     VK_MULTI_SWITCH(gemv_float_multi_t, m, y, ldy, x, k, w, rb, n0, n1, wt)
@@ -275,71 +333,122 @@ VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a 
     }
 }
 
-// ---- quantized weights x fp32 activations (the default, exact path) ---------------------------
-// Per 32-value block: sum w*x = d * sum q*x + c * sum x, with c = m (Q4_1), -8d (Q4_0), 0 (Q8_0).
-AVX2_INLINE void load_block_q_ps(const uint8_t *row, int64_t b, const int wt, __m256 q[4]) {
+// ---- quantized weights x 16-bit activations (the default path) --------------------------------
+// Each weight block is widened to 16 integers and dotted exactly with the activation block in
+// int32 (vpmaddwd), then scaled once: about half the instructions of widening to fp32.
+// Q4_0 folds its -8 into the integers; Q4_1's min m multiplies the block's activation sum.
+AVX2_INLINE void widen_block16(const uint8_t *row, int64_t b, const int wt, __m256i *lo, __m256i *hi) {
     if (wt == VK_Q8_0) {
         const int8_t *qs = ((const vk_block_q8_0 *)row + b)->qs;
-        for (int t = 0; t < 4; t++)
-            q[t] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * t))));
+        *lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qs));
+        *hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qs + 16)));
         return;
     }
     const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
     const __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0F);
-    const __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-    q[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-    q[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo)));
-    q[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-    q[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi)));
-}
-
-AVX2_INLINE float block_offset(const uint8_t *row, int64_t b, const int wt, float d) {
-    if (wt == VK_Q4_1) return f16_scalar(((const vk_block_q4_1 *)row + b)->m);
-    return wt == VK_Q4_0 ? -8.0f * d : 0.0f;
-}
-
-AVX2_INLINE void gemv_qf32_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
-                             size_t rb, int64_t n0, int64_t n1, const int wt) {
-    const int64_t nb = k / VK_QK;
-    // Block sums of x, once per call, for the offset term.
-    float *xsum = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(m * nb) * sizeof(float));
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t b = 0; b < nb; b++) {
-            const float *xb = x + i * k + b * VK_QK;
-            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-            xsum[i * nb + b] = hsum_ps(s);
-        }
-    for (int64_t j = n0; j < n1; j++) {
-        const uint8_t *row = w + (size_t)j * rb;
-        __m256 acc[8];
-        float corr[8] = {0};
-        for (int64_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
-            __m256 q[4];
-            load_block_q_ps(row, b, wt, q);
-            const float d = block_scale(row, b, wt), c = block_offset(row, b, wt, d);
-            const __m256 dv = _mm256_set1_ps(d);
-            for (int64_t i = 0; i < m; i++) {
-                const float *xb = x + i * k + b * VK_QK;
-                __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
-                s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
-                s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
-                s = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
-                acc[i] = _mm256_fmadd_ps(s, dv, acc[i]);
-                corr[i] += c * xsum[i * nb + b];
-            }
-        }
-        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
+    *lo = _mm256_cvtepu8_epi16(_mm_and_si128(raw, mask));
+    *hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+    if (wt == VK_Q4_0) {
+        *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(8));
+        *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(8));
     }
 }
 
-VK_TARGET_AVX2 static void gemv_quant_f32(float *y, int64_t ldy, const float *x, int64_t m, int64_t k,
-                                          const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+AVX2_INLINE __m256 block_dot16(__m256i lo, __m256i hi, const vk_block_q16a *a) {
+    const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)a->q)),
+                                       _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(a->q + 16))));
+    return _mm256_cvtepi32_ps(p);
+}
+
+AVX2_INLINE int block_bytes(const int wt) {
+    return wt == VK_Q8_0 ? (int)sizeof(vk_block_q8_0) : wt == VK_Q4_0 ? (int)sizeof(vk_block_q4_0) : (int)sizeof(vk_block_q4_1);
+}
+
+AVX2_INLINE float block_min(const uint8_t *row, int64_t b) { return f16_scalar(((const vk_block_q4_1 *)row + b)->m); }
+
+// Every row, whatever the path (four weight rows for one activation row, or up to eight
+// activation rows per weight row), does acc = fma(dot, d * s, acc) per block and corr += m * xs:
+// one fixed rounding order, so a row's result is bit-identical whatever batch it decodes in.
+AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *w, size_t rb,
+                           const uint8_t *pf, const int wt) {
+    __m256 acc[4];
+    float corr[4] = {0};
+    for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        if (pf) prefetch_span(pf + b * 4 * block_bytes(wt), 4 * block_bytes(wt));
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *row = w + r * rb;
+            __m256i lo, hi;
+            widen_block16(row, b, wt, &lo, &hi);
+            acc[r] = _mm256_fmadd_ps(block_dot16(lo, hi, xa + b), _mm256_set1_ps(block_scale(row, b, wt) * xa[b].s),
+                                     acc[r]);
+            if (wt == VK_Q4_1) corr[r] += block_min(row, b) * xa[b].xs;
+        }
+    }
+    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]) + corr[r];
+}
+
+// MX activation rows (nb blocks apart) against weight row j: each block is widened once for all.
+AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const uint8_t *row, int64_t j,
+                           const uint8_t *pf, const int wt, const int MX) {
+    __m256 acc[8];
+    float corr[8] = {0};
+    for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
+        __m256i lo, hi;
+        widen_block16(row, b, wt, &lo, &hi);
+        const float d = block_scale(row, b, wt), mn = wt == VK_Q4_1 ? block_min(row, b) : 0.0f;
+        for (int i = 0; i < MX; i++) {
+            const vk_block_q16a *a = xa + i * nb + b;
+            acc[i] = _mm256_fmadd_ps(block_dot16(lo, hi, a), _mm256_set1_ps(d * a->s), acc[i]);
+            if (wt == VK_Q4_1) corr[i] += mn * a->xs;
+        }
+    }
+    for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
+}
+
+AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
+                            size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int64_t nb = k / VK_QK, ahead = prefetch_rows(rb);
+    int64_t j = n0;
+    if (m == 1) {
+        for (; j + 4 <= n1; j += 4)
+            q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, w + (size_t)(j + ahead) * rb, wt);
+    }
+    // A tile of weight rows (~8 KB) is reused from L1 by every group of 8 activation rows, and each
+    // group's activation blocks stay in L1 across the tile.
+    int64_t tile = (int64_t)(8192 / rb);
+    tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
+    for (int64_t t0 = j; t0 < n1; t0 += tile) {
+        const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
+        for (int64_t i0 = 0; i0 < m; i0 += 8) {
+            const vk_block_q16a *xi = xa + i0 * nb;
+            float *yi = y + i0 * ldy;
+            for (int64_t jj = t0; jj < t1; jj++) {
+                const uint8_t *row = w + (size_t)jj * rb;
+                const uint8_t *p = i0 == 0 ? w + (size_t)(jj + ahead) * rb : NULL;
+                switch (m - i0 < 8 ? m - i0 : 8) {
+                case 1: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 1); break;
+                case 2: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 2); break;
+                case 3: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 3); break;
+                case 4: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 4); break;
+                case 5: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 5); break;
+                case 6: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 6); break;
+                case 7: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 7); break;
+                default: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 8); break;
+                }
+            }
+        }
+    }
+}
+
+VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
+                                        const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_qf32_t(y, ldy, x, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 
@@ -515,13 +624,108 @@ VK_TARGET_AVX2 static void rmsnorm_row(float *out, const float *x, const float *
 }
 VK_TARGET_AVX2 static float exp_sum(float *x, float shift, int64_t n) { return vk_g_exp_sum(x, shift, n); }
 
-VK_TARGET_AVX2 static void attend(const vk_attn_job *job) { vk_g_attend(job); }
+// ---- paged attention ---------------------------------------------------------------------------
+// Eight dot products q . k[p] (p < 8, rows `stride` floats apart) at once: the eight accumulators
+// are reduced together with a transpose-and-add, instead of eight horizontal sums.
+AVX2_INLINE __m256 dot8_positions(const float *q, const float *k, int64_t stride, int64_t hd) {
+    __m256 a[8];
+    for (int p = 0; p < 8; p++) a[p] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + d);
+        for (int p = 0; p < 8; p++) a[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + p * stride + d), a[p]);
+    }
+    __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+}
+
+AVX2_INLINE float dot_one(const float *q, const float *k, int64_t hd) {
+    __m256 a = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
+    return hsum_ps(a);
+}
+
+// acc[0..hd) = acc * corr + sum_p w[p] * v[p], 64 dims at a time held in registers across positions.
+AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, const float *v, int64_t stride,
+                                    int64_t np, int64_t hd) {
+    const __m256 cv = _mm256_set1_ps(corr);
+    for (int64_t d0 = 0; d0 < hd; d0 += 64) {
+        const int nv = (int)((hd - d0 < 64 ? hd - d0 : 64) / 8);
+        __m256 r[8];
+        for (int t = 0; t < nv; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + d0 + 8 * t), cv);
+        for (int64_t p = 0; p < np; p++) {
+            const __m256 wp = _mm256_set1_ps(w[p]);
+            const float *vp = v + p * stride + d0;
+            for (int t = 0; t < nv; t++) r[t] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * t), r[t]);
+        }
+        for (int t = 0; t < nv; t++) _mm256_storeu_ps(acc + d0 + 8 * t, r[t]);
+    }
+}
+
+// Same contract and online softmax as vk_g_attend, with vector dot products and the output
+// accumulator kept in registers over a block's positions. head_dim must be a multiple of 8.
+AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
+    const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
+    const int64_t group = job->n_heads / job->n_kv_heads, kv_stride = job->n_kv_heads * hd;
+    float *scores = job->scratch;     // [group][bs]
+    float *acc = scores + group * bs; // [group][hd]
+    float *row_max = acc + group * hd;
+    float *row_sum = row_max + group;
+    for (int64_t row = job->row0; row < job->row1; row++) {
+        const int64_t ctx = job->ctx0 + (row - job->row0);
+        for (int64_t h = 0; h < group; h++) {
+            row_max[h] = -INFINITY;
+            row_sum[h] = 0.0f;
+        }
+        memset(acc, 0, (size_t)(group * hd) * sizeof(float));
+        for (int64_t b = 0; b * bs < ctx; b++) {
+            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            const int64_t base = ((int64_t)job->block_table[b] * bs * job->n_kv_heads + g) * hd;
+            const float *kb = job->k_cache + base, *vb = job->v_cache + base;
+            for (int64_t h = 0; h < group; h++) {
+                const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
+                float *sc = scores + h * bs;
+                int64_t p = 0;
+                __m256 vmax = _mm256_set1_ps(-INFINITY);
+                const __m256 scale = _mm256_set1_ps(job->scale);
+                for (; p + 8 <= np; p += 8) {
+                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kb + p * kv_stride, kv_stride, hd), scale);
+                    _mm256_storeu_ps(sc + p, s8);
+                    vmax = _mm256_max_ps(vmax, s8);
+                }
+                __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+                m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+                m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+                float bmax = _mm_cvtss_f32(m4);
+                for (; p < np; p++) {
+                    sc[p] = dot_one(qh, kb + p * kv_stride, hd) * job->scale;
+                    bmax = sc[p] > bmax ? sc[p] : bmax;
+                }
+                const float new_max = bmax > row_max[h] ? bmax : row_max[h];
+                const float corr = row_max[h] == -INFINITY ? 0.0f : vk_expf_fast(row_max[h] - new_max);
+                row_max[h] = new_max;
+                row_sum[h] = row_sum[h] * corr + vk_g_exp_sum(sc, new_max, np);
+                rescale_accumulate(acc + h * hd, corr, sc, vb, kv_stride, np, hd);
+            }
+        }
+        for (int64_t h = 0; h < group; h++) {
+            float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
+            const float inv = row_sum[h] > 0.0f ? 1.0f / row_sum[h] : 0.0f;
+            for (int64_t d = 0; d < hd; d++) oh[d] = acc[h * hd + d] * inv;
+        }
+    }
+}
+
+VK_TARGET_AVX2 static void attend(const vk_attn_job *job) {
+    if (job->head_dim % 8 == 0) attend_avx2(job);
+    else vk_g_attend(job);
+}
 
 const vk_kernel_table vk_kernels_avx2 = {
     .gemv_float = gemv_float,
     .gemv_quant = gemv_quant,
     .quantize_act = quantize_act,
-    .gemv_quant_f32 = gemv_quant_f32,
+    .gemv_quant16 = gemv_quant16,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
     .silu_mul = silu_mul,

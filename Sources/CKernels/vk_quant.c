@@ -123,3 +123,24 @@ void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out) {
     case VK_Q4_1: quantize_q4_1(in, k, out); return;
     }
 }
+
+void vk_quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded) {
+    for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK, out++) {
+        float amax = 0.0f;
+        for (int t = 0; t < VK_QK; t++) amax = fabsf(x[t]) > amax ? fabsf(x[t]) : amax;
+        const float s = amax / 32767.0f, inv = s != 0.0f ? 1.0f / s : 0.0f;
+        int32_t sum = 0;
+        for (int t = 0; t < VK_QK; t++) {
+            float v = rintf(x[t] * inv);
+            v = v > 32767.0f ? 32767.0f : v < -32767.0f ? -32767.0f : v;
+            out->q[t] = (int16_t)v;
+            sum += out->q[t];
+        }
+        out->s = s;
+        out->xs = s * (float)sum;
+        if (x_rounded) {
+            for (int t = 0; t < VK_QK; t++) x_rounded[t] = (float)out->q[t] * s;
+            x_rounded += VK_QK;
+        }
+    }
+}
