@@ -41,6 +41,14 @@ struct CompletionState {
     private let minTokens: Int
     private let includeStopStringInOutput: Bool
     private let wantsLogprobs: Bool
+    /// Final-only output and no stop strings: nobody looks at the text before the completion ends,
+    /// so tokens are detokenized (by the same incremental detokenizer, in the same order) at finish
+    /// instead of each step, which keeps the decode step free of the detokenizer's allocations.
+    private let defersDetokenization: Bool
+    /// Leading `tokenIds` already fed to the detokenizer (deferred mode only).
+    private var detokenizedCount = 0
+    /// The last id ended the completion as EOS / a stop token id and shows no text.
+    private var lastTokenHasNoText = false
 
     private(set) var text = ""
     private(set) var tokenIds: [Int] = []
@@ -51,6 +59,8 @@ struct CompletionState {
     /// Text and token count not yet reported by a delta output.
     private var pendingText = ""
     private var deltaTokenStart = 0
+    /// The tokenIds of the last delta output, refilled in place once the caller has released it.
+    private var deltaTokenIds: [Int] = []
     /// Whether something changed since the last output was built.
     private(set) var changed = false
     var firstTokenTime: Double?
@@ -59,7 +69,7 @@ struct CompletionState {
     var numCachedTokens = 0
 
     init(index: Int, coreRequestId: String, tokenizer: Tokenizer, promptTokenIds: [Int],
-         params: SamplingParams) {
+         params: SamplingParams, outputKind: RequestOutputKind = .cumulative) {
         self.index = index
         self.coreRequestId = coreRequestId
         detokenizer = IncrementalDetokenizer(tokenizer: tokenizer, promptTokenIds: promptTokenIds,
@@ -71,6 +81,9 @@ struct CompletionState {
         minTokens = params.minTokens
         includeStopStringInOutput = params.includeStopStrInOutput
         wantsLogprobs = params.logprobs != nil
+        defersDetokenization = outputKind == .finalOnly && stopMatcher == nil
+        // Bounded like the core's token storage: max_tokens may default to the whole context.
+        tokenIds.reserveCapacity(min(params.maxTokens ?? 256, 256))
     }
 
     var finished: Bool { finishReason != nil }
@@ -95,7 +108,11 @@ struct CompletionState {
                 cumulativeLogprob += Double(entries[offset].logprob)
             }
             let isLast = offset == newIds.count - 1
-            if isLast && stopTokenEnded && !includeStopStringInOutput { continue }
+            if isLast && stopTokenEnded && !includeStopStringInOutput {
+                lastTokenHasNoText = true
+                continue
+            }
+            if defersDetokenization { continue }
             if let matched = appendText(detokenizer.append(id)) {
                 finishReason = .stop
                 stopReason = .string(matched)
@@ -112,6 +129,13 @@ struct CompletionState {
     mutating func finish(_ reason: FinishReason, stopTokenId: Int? = nil) {
         guard !finished else { return }
         changed = true
+        if defersDetokenization {
+            let end = lastTokenHasNoText ? tokenIds.count - 1 : tokenIds.count
+            while detokenizedCount < end {
+                appendEmitted(detokenizer.append(tokenIds[detokenizedCount]))
+                detokenizedCount += 1
+            }
+        }
         if let matched = appendText(detokenizer.finish()) {
             finishReason = .stop
             stopReason = .string(matched)
@@ -151,7 +175,9 @@ struct CompletionState {
         if wantsLogprobs { output.cumulativeLogprob = cumulativeLogprob }
         if kind == .delta {
             output.text = pendingText
-            output.tokenIds = Array(tokenIds[deltaTokenStart...])
+            deltaTokenIds.removeAll(keepingCapacity: true)
+            deltaTokenIds.append(contentsOf: tokenIds[deltaTokenStart...])
+            output.tokenIds = deltaTokenIds
             if wantsLogprobs { output.logprobs = Array(logprobs[min(deltaTokenStart, logprobs.count)...]) }
             pendingText = ""
             deltaTokenStart = tokenIds.count

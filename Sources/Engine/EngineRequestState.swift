@@ -13,6 +13,10 @@ final class EngineRequestState {
     var completions: [CompletionState]
     var promptLogprobs: [PositionLogprobs?]?
     private var promptLogprobsReported = false
+    /// The engine step that last gave this request a core output (dedupes within a step).
+    var lastTouchedStep = -1
+    /// The `outputs` of the last RequestOutput, refilled in place by the next `makeOutput`.
+    private var completionOutputs: [CompletionOutput] = []
 
     init(requestId: String, prompt: String?, promptTokenIds: [Int], params: SamplingParams,
          outputKind: RequestOutputKind, arrivalTime: Double, tokenizer: Tokenizer) {
@@ -26,7 +30,8 @@ final class EngineRequestState {
         completions = (0..<count).map { index in
             CompletionState(index: index,
                             coreRequestId: EngineRequestState.coreRequestId(requestId, index: index, of: count),
-                            tokenizer: tokenizer, promptTokenIds: promptTokenIds, params: params)
+                            tokenizer: tokenizer, promptTokenIds: promptTokenIds, params: params,
+                            outputKind: outputKind)
         }
     }
 
@@ -47,16 +52,22 @@ final class EngineRequestState {
 
     var finished: Bool { completions.allSatisfy(\.finished) }
 
+    /// Drops this state's share of the last reported outputs, so that once the caller has released
+    /// them too the completions' text and ids grow in place and the array is reused.
+    func releaseReportedOutputs() {
+        completionOutputs.removeAll(keepingCapacity: true)
+    }
+
     /// The output to report after a step, or nil when nothing is due (final-only, or no change).
     func makeOutput() -> RequestOutput? {
         let isFinished = finished
         let anyChanged = completions.contains(where: \.changed)
         guard anyChanged || isFinished else { return nil }
         if outputKind == .finalOnly && !isFinished { return nil }
-        var outputs: [CompletionOutput] = []
+        releaseReportedOutputs()
         for index in completions.indices {
             if outputKind == .delta && !completions[index].changed { continue }
-            outputs.append(completions[index].makeOutput(kind: outputKind))
+            completionOutputs.append(completions[index].makeOutput(kind: outputKind))
         }
         var reportedPromptLogprobs: [PositionLogprobs?]? = nil
         if outputKind != .delta || !promptLogprobsReported {
@@ -64,12 +75,16 @@ final class EngineRequestState {
             if promptLogprobs != nil { promptLogprobsReported = true }
         }
         let first = completions[0]
-        let timing = RequestTiming(arrival: arrivalTime,
-                                   firstToken: completions.compactMap(\.firstTokenTime).min(),
-                                   lastToken: completions.compactMap(\.lastTokenTime).max(),
-                                   finished: isFinished ? completions.compactMap(\.lastTokenTime).max() : nil)
+        var firstToken: Double?
+        var lastToken: Double?
+        for completion in completions {
+            if let time = completion.firstTokenTime { firstToken = min(firstToken ?? time, time) }
+            if let time = completion.lastTokenTime { lastToken = max(lastToken ?? time, time) }
+        }
+        let timing = RequestTiming(arrival: arrivalTime, firstToken: firstToken, lastToken: lastToken,
+                                   finished: isFinished ? lastToken : nil)
         return RequestOutput(requestId: requestId, prompt: prompt, promptTokenIds: promptTokenIds,
-                             promptLogprobs: reportedPromptLogprobs, outputs: outputs, finished: isFinished,
+                             promptLogprobs: reportedPromptLogprobs, outputs: completionOutputs, finished: isFinished,
                              numCachedTokens: first.numCachedTokens, timing: timing)
     }
 }

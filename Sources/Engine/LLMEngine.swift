@@ -23,6 +23,14 @@ public final class LLMEngine {
     private var completionsByCoreId: [String: (requestId: String, index: Int)] = [:]
     private var metrics: EngineMetricsRecorder
     private var offlineCounter = 0
+    // Reused by every step so that a warmed-up decode step allocates as little as possible.
+    private var stepNumber = 0
+    /// Requests that got core outputs this step, in first-seen order.
+    private var touchedRequests: [EngineRequestState] = []
+    /// The array `step()` returns, refilled in place once the caller has released the previous one.
+    private var stepOutputs: [RequestOutput] = []
+    /// Requests that reported an output last step (they still share its buffers).
+    private var reportedRequests: [EngineRequestState] = []
 
     /// Loads the model named by `config.model` and builds the engine.
     public convenience init(config: EngineConfig) throws {
@@ -125,6 +133,12 @@ public final class LLMEngine {
 
     /// Runs one engine step; returns an output for every request that has something to report.
     public func step() throws -> [RequestOutput] {
+        // First, so last step's outputs stop sharing the completions' text and id buffers, which
+        // then grow in place instead of being copied.
+        stepOutputs.removeAll(keepingCapacity: true)
+        for state in reportedRequests { state.releaseReportedOutputs() }
+        reportedRequests.removeAll(keepingCapacity: true)
+        stepNumber += 1
         let stepStart = monotonicSeconds()
         let coreOutputs: [EngineCoreOutput]
         do {
@@ -133,12 +147,13 @@ public final class LLMEngine {
             throw EngineError.from(error)
         }
         let now = monotonicSeconds()
-        var touched: [String] = []
-        var touchedSet = Set<String>()
         for output in coreOutputs {
             guard let (requestId, index) = completionsByCoreId[output.requestId],
                   let state = requests[requestId] else { continue }
-            if touchedSet.insert(requestId).inserted { touched.append(requestId) }
+            if state.lastTouchedStep != stepNumber {
+                state.lastTouchedStep = stepNumber
+                touchedRequests.append(state)
+            }
             if let promptLogprobs = output.promptLogprobs, state.promptLogprobs == nil {
                 state.promptLogprobs = promptLogprobs.map { $0.map(tokenTexts.positionLogprobs) }
             }
@@ -164,14 +179,16 @@ public final class LLMEngine {
                                            promptLength: state.promptTokenIds.count, now: now)
             }
         }
-        var results: [RequestOutput] = []
-        for requestId in touched {
-            guard let state = requests[requestId] else { continue }
-            if let output = state.makeOutput() { results.append(output) }
-            if state.finished { requests[requestId] = nil }
+        for state in touchedRequests {
+            if let output = state.makeOutput() {
+                stepOutputs.append(output)
+                reportedRequests.append(state)
+            }
+            if state.finished { requests[state.requestId] = nil }
         }
+        touchedRequests.removeAll(keepingCapacity: true)
         metrics.stepFinished(batchTokens: core.stats.lastStepNumTokens)
-        return results
+        return stepOutputs
     }
 
     /// Aborts requests (frees their KV blocks now); returns their final outputs (finish reason abort).

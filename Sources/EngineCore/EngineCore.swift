@@ -23,10 +23,12 @@ public final class EngineCore {
     private var lastStep = (tokens: 0, seqs: 0, prefillTokens: 0)
     private var numSteps = 0
 
-    // Reused every step so a warmed-up decode step allocates little.
+    // Reused every step so a warmed-up decode step allocates nothing.
     private var batch = ForwardBatch()
     private var logits: [Float] = []
     private var plans: [RowPlan] = []
+    /// The array `step()` returns: refilled in place once the caller has released the previous one.
+    private var outputs: [EngineCoreOutput] = []
 
     /// Where a scheduled request's rows and logits sit in this step's batch.
     private struct RowPlan {
@@ -189,7 +191,8 @@ public final class EngineCore {
                 + "from \(chunks.count) requests: \(error)")
         }
 
-        var outputs: [EngineCoreOutput] = []
+        // Before any update: releases last step's outputs, and with them each request's token buffer.
+        outputs.removeAll(keepingCapacity: true)
         outputs.reserveCapacity(chunks.count)
         logits.withUnsafeBufferPointer { allLogits in
             for (index, chunk) in chunks.enumerated() {
@@ -206,6 +209,10 @@ public final class EngineCore {
         var maxBlocks = 0
         for chunk in chunks { maxBlocks = max(maxBlocks, chunk.request.blocks.count) }
         batch.maxBlocksPerSeq = maxBlocks
+        // Sized like vLLM's block table (every sequence at full length), so sequences growing into
+        // new blocks never reallocate it during decode.
+        let tableCapacity = chunks.count * ((config.maxModelLen + blockSize - 1) / blockSize)
+        if batch.blockTables.capacity < tableCapacity { batch.blockTables.reserveCapacity(tableCapacity) }
 
         for chunk in chunks {
             let request = chunk.request
@@ -284,7 +291,7 @@ public final class EngineCore {
         generationTokens += 1
 
         let stop = stopCondition(request, lastToken: token)
-        let output = EngineCoreOutput(requestId: request.id, newTokenIds: [token], newLogprobs: newLogprobs,
+        let output = EngineCoreOutput(requestId: request.id, newTokenIds: request.stepTokenIds(token), newLogprobs: newLogprobs,
                                       promptLogprobs: promptLogprobs, finishReason: stop?.reason,
                                       stopReason: stop?.stopTokenId, numCachedTokens: request.numCachedTokens ?? 0)
         if stop != nil {

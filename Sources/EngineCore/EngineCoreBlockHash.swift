@@ -30,30 +30,25 @@ struct BlockHash: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Hash of a full block: SHA-256(parent | count | tokens as u32 LE | extra length | extra bytes).
+    /// Streams the message through the hasher, so caching a block allocates nothing.
     static func chained(parent: BlockHash, tokens: ArraySlice<Int>, extra: [UInt8]?) -> BlockHash {
-        var message: [UInt8] = []
-        message.reserveCapacity(32 + 8 + tokens.count * 4 + (extra?.count ?? 0))
-        for word in [parent.words.0, parent.words.1, parent.words.2, parent.words.3] {
-            for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        appendUInt32(UInt32(truncatingIfNeeded: tokens.count), to: &message)
-        for token in tokens { appendUInt32(UInt32(truncatingIfNeeded: token), to: &message) }
-        appendUInt32(UInt32(truncatingIfNeeded: extra?.count ?? 0), to: &message)
-        if let extra { message.append(contentsOf: extra) }
-        let digest = SHA256Digest.hash(message)
-        return BlockHash(digest[0], digest[1], digest[2], digest[3])
-    }
-
-    private static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(truncatingIfNeeded: value))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
+        var hasher = SHA256Digest()
+        hasher.append(bigEndian: parent.words.0)
+        hasher.append(bigEndian: parent.words.1)
+        hasher.append(bigEndian: parent.words.2)
+        hasher.append(bigEndian: parent.words.3)
+        hasher.append(littleEndian: UInt32(truncatingIfNeeded: tokens.count))
+        for token in tokens { hasher.append(littleEndian: UInt32(truncatingIfNeeded: token)) }
+        hasher.append(littleEndian: UInt32(truncatingIfNeeded: extra?.count ?? 0))
+        if let extra { for byte in extra { hasher.append(byte) } }
+        let digest = hasher.finish()
+        return BlockHash(digest.0, digest.1, digest.2, digest.3)
     }
 }
 
-/// Minimal SHA-256 (FIPS 180-4); no Foundation/CryptoKit dependency on Linux.
-enum SHA256Digest {
+/// Minimal streaming SHA-256 (FIPS 180-4); no Foundation/CryptoKit dependency on Linux. Its state
+/// and 64-byte block live inline, so hashing never touches the heap.
+struct SHA256Digest {
     private static let roundConstants: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -65,56 +60,88 @@ enum SHA256Digest {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    /// Returns the digest as four big-endian 64-bit words.
-    static func hash(_ input: [UInt8]) -> [UInt64] {
-        var message = input
-        let bitLength = UInt64(input.count) &* 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    /// The message block being filled (64 bytes).
+    private var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var blockFill = 0
+    private var messageBytes: UInt64 = 0
 
-        var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var schedule = [UInt32](repeating: 0, count: 64)
-        message.withUnsafeBufferPointer { bytes in
-            schedule.withUnsafeMutableBufferPointer { w in
-                roundConstants.withUnsafeBufferPointer { k in
-                    var chunk = 0
-                    while chunk < bytes.count {
-                        for i in 0..<16 {
-                            let b = chunk + i * 4
-                            w[i] = UInt32(bytes[b]) << 24 | UInt32(bytes[b + 1]) << 16
-                                | UInt32(bytes[b + 2]) << 8 | UInt32(bytes[b + 3])
+    init() {}
+
+    /// Returns the digest of `input` as four big-endian 64-bit words.
+    static func hash(_ input: [UInt8]) -> [UInt64] {
+        var hasher = SHA256Digest()
+        for byte in input { hasher.append(byte) }
+        let digest = hasher.finish()
+        return [digest.0, digest.1, digest.2, digest.3]
+    }
+
+    mutating func append(_ byte: UInt8) {
+        let index = blockFill
+        withUnsafeMutableBytes(of: &block) { $0[index] = byte }
+        blockFill += 1
+        messageBytes &+= 1
+        if blockFill == 64 {
+            compress()
+            blockFill = 0
+        }
+    }
+
+    mutating func append(littleEndian value: UInt32) {
+        for shift in stride(from: 0, through: 24, by: 8) { append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    mutating func append(bigEndian value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    /// Pads, processes the last block and returns the digest as four big-endian 64-bit words.
+    mutating func finish() -> (UInt64, UInt64, UInt64, UInt64) {
+        let bitLength = messageBytes &* 8
+        append(0x80)
+        while blockFill != 56 { append(0) }
+        append(bigEndian: bitLength)
+        let s = state
+        return (UInt64(s.0) << 32 | UInt64(s.1), UInt64(s.2) << 32 | UInt64(s.3),
+                UInt64(s.4) << 32 | UInt64(s.5), UInt64(s.6) << 32 | UInt64(s.7))
+    }
+
+    private mutating func compress() {
+        var (a, b, c, d, e, f, g, h) = state
+        // The message schedule, 16 words kept in a ring (w[i] lives at i % 16).
+        var ring: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeBytes(of: block) { bytes in
+            withUnsafeMutableBytes(of: &ring) { raw in
+                let w = raw.bindMemory(to: UInt32.self)
+                for i in 0..<16 {
+                    w[i] = UInt32(bytes[i * 4]) << 24 | UInt32(bytes[i * 4 + 1]) << 16
+                        | UInt32(bytes[i * 4 + 2]) << 8 | UInt32(bytes[i * 4 + 3])
+                }
+                SHA256Digest.roundConstants.withUnsafeBufferPointer { k in
+                    for i in 0..<64 {
+                        if i >= 16 {
+                            let w15 = w[(i - 15) & 15], w2 = w[(i - 2) & 15]
+                            let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
+                            let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
+                            w[i & 15] = w[i & 15] &+ s0 &+ w[(i - 7) & 15] &+ s1
                         }
-                        for i in 16..<64 {
-                            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-                        }
-                        var a = state[0], b = state[1], c = state[2], d = state[3]
-                        var e = state[4], f = state[5], g = state[6], h = state[7]
-                        for i in 0..<64 {
-                            let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                            let choose = (e & f) ^ (~e & g)
-                            let t1 = h &+ sum1 &+ choose &+ k[i] &+ w[i]
-                            let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                            let majority = (a & b) ^ (a & c) ^ (b & c)
-                            let t2 = sum0 &+ majority
-                            h = g; g = f; f = e; e = d &+ t1
-                            d = c; c = b; b = a; a = t1 &+ t2
-                        }
-                        state[0] = state[0] &+ a; state[1] = state[1] &+ b
-                        state[2] = state[2] &+ c; state[3] = state[3] &+ d
-                        state[4] = state[4] &+ e; state[5] = state[5] &+ f
-                        state[6] = state[6] &+ g; state[7] = state[7] &+ h
-                        chunk += 64
+                        let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                        let choose = (e & f) ^ (~e & g)
+                        let t1 = h &+ sum1 &+ choose &+ k[i] &+ w[i & 15]
+                        let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                        let majority = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = sum0 &+ majority
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ t2
                     }
                 }
             }
         }
-        return (0..<4).map { UInt64(state[2 * $0]) << 32 | UInt64(state[2 * $0 + 1]) }
+        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
+                 state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
     }
-
-    @inline(__always)
-    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }
+
+@inline(__always)
+private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

@@ -27,6 +27,8 @@ final class BlockPool {
         prev = [Int](repeating: 0, count: numBlocks + 1)
         next = [Int](repeating: 0, count: numBlocks + 1)
         inFreeQueue = [Bool](repeating: false, count: numBlocks)
+        // At most one entry per block: sized once, caching a block never rehashes.
+        if enableCaching { cachedBlockByHash.reserveCapacity(numBlocks) }
         numFreeBlocks = 0
         prev[numBlocks] = numBlocks
         next[numBlocks] = numBlocks
@@ -88,7 +90,7 @@ final class BlockPool {
     /// Forgets every cached hash; only possible when no request holds a block (vLLM semantics).
     func resetPrefixCache() -> Bool {
         guard numFreeBlocks == numUsableBlocks else { return false }
-        cachedBlockByHash.removeAll()
+        cachedBlockByHash.removeAll(keepingCapacity: true)
         for id in 0..<numBlocks { blockHashes[id] = nil }
         return true
     }

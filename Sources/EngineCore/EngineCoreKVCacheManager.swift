@@ -65,6 +65,7 @@ final class KVCacheManager {
         // Hits nobody holds sit in the free queue: touching them uses up free blocks too.
         let idleHits = hitBlocks.reduce(0) { $0 + (pool.refCount(of: $1) == 0 ? 1 : 0) }
         guard newBlocks + idleHits <= pool.numFreeBlocks else { return false }
+        request.reserveBlockStorage(blockSize: blockSize)
         if !hitBlocks.isEmpty {
             pool.touch(hitBlocks)
             request.blocks.append(contentsOf: hitBlocks)
@@ -91,7 +92,7 @@ final class KVCacheManager {
     /// Releases the request's blocks, tail first, so the least shareable blocks are evicted first.
     func free(_ request: RequestState) {
         pool.free(request.blocks.reversed())
-        request.blocks.removeAll()
+        request.blocks.removeAll(keepingCapacity: true)
         request.numHashedBlocksCached = 0
     }
 

@@ -38,6 +38,10 @@ final class RequestState {
     /// Distinct prompt tokens (repetition penalty only).
     private(set) lazy var promptTokenSet: Set<Int> = Set(tokens[0..<promptLength])
 
+    /// The `newTokenIds` of this request's outputs, rewritten in place each step: no allocation
+    /// once the previous step's output has been released.
+    private var stepTokenIdsBuffer: [Int] = [0]
+
     /// Prompt logprobs gathered over prefill chunks; delivered once, then `promptLogprobsDelivered`.
     var pendingPromptLogprobs: [TokenLogprobs?] = []
     var promptLogprobsDelivered = false
@@ -58,6 +62,8 @@ final class RequestState {
         generator = request.params.seed.map { SeededGenerator(seed: $0) }
         tracksOutputCounts = request.params.presencePenalty != 0 || request.params.frequencyPenalty != 0
             || request.params.repetitionPenalty != 1
+        // One entry per distinct output token: sized like `tokens` so counting never rehashes.
+        if tracksOutputCounts { outputTokenCounts.reserveCapacity(min(maxTokens, 256)) }
     }
 
     var numTokens: Int { tokens.count }
@@ -67,6 +73,20 @@ final class RequestState {
     /// Prompt logprobs are wanted and not yet delivered: every prompt row needs logits, so the prompt
     /// cannot be served from the prefix cache.
     var needsPromptLogprobs: Bool { params.promptLogprobs != nil && !promptLogprobsDelivered }
+
+    /// `[token]`, reusing the previous step's array when nobody holds it any more.
+    func stepTokenIds(_ token: Int) -> [Int] {
+        stepTokenIdsBuffer[0] = token
+        return stepTokenIdsBuffer
+    }
+
+    /// Makes room for the blocks (and their hashes) of the tokens `tokens` has capacity for, so
+    /// that decoding into the reserved length grows no array.
+    func reserveBlockStorage(blockSize: Int) {
+        let expectedBlocks = (tokens.capacity + blockSize - 1) / blockSize
+        if blocks.capacity < expectedBlocks { blocks.reserveCapacity(expectedBlocks) }
+        if blockHashes.capacity < expectedBlocks { blockHashes.reserveCapacity(expectedBlocks) }
+    }
 
     func appendOutputToken(_ token: Int) {
         tokens.append(token)

@@ -1,3 +1,4 @@
+import AllocationCounter
 import ArgumentParser
 import Backend
 import Foundation
@@ -10,7 +11,8 @@ struct BenchForwardCommand: AsyncParsableCommand {
         commandName: "forward", abstract: "Prefill/decode speed of the model runtime.",
         discussion: """
         For each batch size B: prefill of B prompts of --prompt-len random tokens in one step, then \
-        --decode-len steps of B sequences decoding together. Weights are touched once before timing.
+        --decode-len steps of B sequences decoding together. Weights are touched once before timing. \
+        On Linux (glibc) it also counts heap allocations in the decode loop: 0 once warmed up.
         """)
 
     @Option(help: "Model folder or .gguf file (default: SmolLM2-135M-Instruct).") var model: String?
@@ -43,11 +45,22 @@ struct BenchForwardCommand: AsyncParsableCommand {
         print("")
         print("batch | prefill tokens | prefill s | prefill tok/s | decode tokens | decode s | decode tok/s")
         print("----- | -------------- | --------- | ------------- | ------------- | -------- | ------------")
+        var allocationLines: [String] = []
         for size in batchSizes {
             let result = try runner.measure(batchSize: size)
             print(String(format: "%5d | %14d | %9.3f | %13.1f | %13d | %8.3f | %12.1f",
                          size, result.prefillTokens, result.prefillSeconds, Double(result.prefillTokens) / result.prefillSeconds,
                          result.decodeTokens, result.decodeSeconds, Double(result.decodeTokens) / result.decodeSeconds))
+            if let allocations = result.decodeAllocations {
+                let perStep = String(format: "%.2f", Double(allocations) / Double(decodeLength))
+                allocationLines.append("batch \(size): heap allocations per decode step: \(perStep) (\(allocations) in \(decodeLength) steps)")
+            }
+        }
+        print("")
+        if allocationLines.isEmpty {
+            print("heap allocations per decode step: not measured (needs Linux with glibc)")
+        } else {
+            allocationLines.forEach { print($0) }
         }
     }
 }
@@ -61,6 +74,9 @@ struct ForwardBenchRunner {
 
     struct Result {
         var prefillTokens: Int, prefillSeconds: Double, decodeTokens: Int, decodeSeconds: Double
+        /// Heap allocations over the whole decode loop (model forward, greedy pick and batch update);
+        /// nil where they cannot be counted.
+        var decodeAllocations: UInt64?
     }
 
     /// Deterministic pseudo-random token ids (no tokenizer needed).
@@ -96,18 +112,33 @@ struct ForwardBenchRunner {
         try logits.withUnsafeMutableBufferPointer { try model.forward(batch, logits: $0) }
         let prefillSeconds = seconds(since: prefillStart)
 
-        var next = [Int32](repeating: 0, count: batchSize)
+        // One row per sequence; each step rewrites the rows in place, as the engine does, so the loop
+        // itself allocates nothing and the count below is the model's.
+        fill(&batch, sequences: (0..<batchSize).map { (blocks: blockTables[$0], start: promptLength, tokens: [0]) })
+        let counting = vk_alloc_counter_supported() != 0
+        if counting { vk_alloc_counting_begin() }
         let decodeStart = DispatchTime.now()
         for step in 0..<decodeLength {
-            for sequence in 0..<batchSize { next[sequence] = greedy(logits, row: sequence) }
-            fill(&batch, sequences: (0..<batchSize).map {
-                (blocks: blockTables[$0], start: promptLength + step, tokens: [next[$0]])
-            })
-            try logits.withUnsafeMutableBufferPointer { try model.forward(batch, logits: $0) }
+            let position = promptLength + step
+            for sequence in 0..<batchSize {
+                batch.tokenIds[sequence] = greedy(logits, row: sequence)
+                batch.positions[sequence] = Int32(position)
+                batch.slotMapping[sequence] = blockTables[sequence][position / blockSize] * Int32(blockSize)
+                    + Int32(position % blockSize)
+                batch.seqLens[sequence] = Int32(position + 1)
+            }
+            do {
+                try logits.withUnsafeMutableBufferPointer { try model.forward(batch, logits: $0) }
+            } catch {
+                if counting { _ = vk_alloc_counting_end() }
+                throw error
+            }
         }
         let decodeSeconds = seconds(since: decodeStart)
+        let allocations = counting ? vk_alloc_counting_end() : nil
         return Result(prefillTokens: batchSize * promptLength, prefillSeconds: prefillSeconds,
-                      decodeTokens: batchSize * decodeLength, decodeSeconds: decodeSeconds)
+                      decodeTokens: batchSize * decodeLength, decodeSeconds: decodeSeconds,
+                      decodeAllocations: allocations)
     }
 
     private func greedy(_ logits: [Float], row: Int) -> Int32 {

@@ -56,6 +56,9 @@ struct BenchLatencyCommand: ParsableCommand {
             FileHandle.standardError.write(Data(($0 + "\n").utf8))
         }
         print(result.summary)
+        if let allocations = try BenchStepAllocations.measure(engine: llm, batch: batch, outputLength: outputLen) {
+            print(allocations.summary)
+        }
         if let outputJson { try benchWriteJSON(result.json, to: outputJson) }
     }
 }
