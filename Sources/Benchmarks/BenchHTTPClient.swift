@@ -68,7 +68,29 @@ public actor BenchHTTPClient {
     @discardableResult
     public func send(method: HTTPMethod, path: String, body: Data?,
                      onBody: @escaping @Sendable (Int, [UInt8], Double) throws -> Void) async throws -> Int {
-        let connection = try await acquire()
+        // A pooled keep-alive connection may have been closed by the server while idle (llama.cpp's
+        // server does so): when such a connection yields no response at all, the request is sent
+        // once more on a new connection, as HTTP clients do for stale pooled connections.
+        let (connection, reused) = try await acquire()
+        do {
+            return try await send(on: connection, method: method, path: path, body: body, onBody: onBody)
+        } catch is StaleConnection where reused {
+            let (fresh, _) = try await acquire(fresh: true)
+            do {
+                return try await send(on: fresh, method: method, path: path, body: body, onBody: onBody)
+            } catch let stale as StaleConnection {
+                throw stale.underlying
+            }
+        } catch let stale as StaleConnection {
+            throw stale.underlying
+        }
+    }
+
+    /// The connection failed before any response byte arrived.
+    private struct StaleConnection: Error { let underlying: Error }
+
+    private func send(on connection: BenchHTTPConnection, method: HTTPMethod, path: String, body: Data?,
+                      onBody: @escaping @Sendable (Int, [UInt8], Double) throws -> Void) async throws -> Int {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.pathPrefix + path)
         head.headers.add(name: "Host", value: "\(endpoint.host):\(endpoint.port)")
         head.headers.add(name: "Accept", value: "*/*")
@@ -93,6 +115,7 @@ public actor BenchHTTPClient {
             }
         } catch {
             connection.close()
+            if status == 0 { throw StaleConnection(underlying: error) }
             throw error
         }
         if keepAlive && connection.isActive {
@@ -116,9 +139,10 @@ public actor BenchHTTPClient {
         try? await group.shutdownGracefully()
     }
 
-    private func acquire() async throws -> BenchHTTPConnection {
-        while let connection = idle.popLast() {
-            if connection.isActive { return connection }
+    /// A pooled connection (reused: true) when one is alive and `fresh` is false, else a new one.
+    private func acquire(fresh: Bool = false) async throws -> (BenchHTTPConnection, reused: Bool) {
+        while !fresh, let connection = idle.popLast() {
+            if connection.isActive { return (connection, true) }
         }
         let handler = BenchHTTPResponseHandler()
         let channel: Channel
@@ -136,7 +160,7 @@ public actor BenchHTTPClient {
         } catch {
             throw BenchError("cannot connect to http://\(endpoint.host):\(endpoint.port): \(error)")
         }
-        return BenchHTTPConnection(channel: channel, handler: handler)
+        return (BenchHTTPConnection(channel: channel, handler: handler), false)
     }
 }
 

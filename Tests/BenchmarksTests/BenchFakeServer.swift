@@ -5,8 +5,16 @@ import NIOPosix
 
 /// A tiny OpenAI-like streaming server on 127.0.0.1 for client tests: POST /v1/completions streams
 /// `max_tokens` chunks 2 ms apart, then usage and [DONE]; the prompt "fail" gets a 400; GET /v1/models names
-/// "fake-model". Counts TCP connections so tests can check keep-alive reuse.
+/// "fake-model". Counts TCP connections so tests can check keep-alive reuse. With `dropsReusedConnections`
+/// a connection that already served a request is closed without an answer when the next one arrives,
+/// as a server closing idle keep-alive connections does when a request races with the close.
 final class BenchFakeServer: @unchecked Sendable {
+    let dropsReusedConnections: Bool
+
+    init(dropsReusedConnections: Bool = false) {
+        self.dropsReusedConnections = dropsReusedConnections
+    }
+
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var channel: Channel?
     private let lock = NSLock()
@@ -28,7 +36,7 @@ final class BenchFakeServer: @unchecked Sendable {
                 self.connections += 1
                 self.lock.unlock()
                 return channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(BenchFakeServerHandler())
+                    channel.pipeline.addHandler(BenchFakeServerHandler(dropsReusedConnections: self.dropsReusedConnections))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
@@ -46,6 +54,12 @@ private final class BenchFakeServerHandler: ChannelInboundHandler, @unchecked Se
 
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    private let dropsReusedConnections: Bool
+    private var served = 0
+
+    init(dropsReusedConnections: Bool) {
+        self.dropsReusedConnections = dropsReusedConnections
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -56,6 +70,11 @@ private final class BenchFakeServerHandler: ChannelInboundHandler, @unchecked Se
             body += buffer.readableBytesView
         case .end:
             guard let head else { return }
+            if dropsReusedConnections && served > 0 {
+                context.close(promise: nil)
+                return
+            }
+            served += 1
             respond(context: context, head: head)
         }
     }

@@ -41,6 +41,22 @@ final class BenchServeClientTests: XCTestCase {
         XCTAssertLessThanOrEqual(server.connectionCount, 2)
     }
 
+    /// llama.cpp's server closes idle keep-alive connections: a request sent on such a pooled connection
+    /// gets no answer and must be sent again on a new connection instead of counting as a failure.
+    func testRequestOnAConnectionClosedByTheServerIsSentAgain() async throws {
+        let dropping = BenchFakeServer(dropsReusedConnections: true)
+        try dropping.start()
+        let droppingClient = BenchHTTPClient(endpoint: BenchEndpoint(host: "127.0.0.1", port: dropping.port))
+        defer { dropping.stop() }
+        let prompts = (0..<3).map { BenchPrompt(text: "p\($0)", promptLength: 4, outputLength: 3) }
+        let outcome = try await BenchServeRunner.run(prompts: prompts, settings: BenchServeSettings(model: "fake-model"),
+                                                     client: droppingClient)
+        await droppingClient.shutdown()
+        XCTAssertEqual(outcome.results.filter(\.success).count, 3, outcome.results.map(\.error).joined(separator: "; "))
+        // The test request and three benchmark requests each needed a connection of their own.
+        XCTAssertEqual(dropping.connectionCount, 4)
+    }
+
     func testRejectedRequestsAreFailuresWithTheServerMessage() async throws {
         var settings = BenchServeSettings(model: "fake-model")
         settings.testRequestFirst = false
