@@ -8,7 +8,7 @@
 #define VK_GROUP 8       // panels packed together per k-block
 // Below this many rows the gemv (each weight vector widened once per group of 8 rows, a tile of
 // weight rows reused from L1) beats packing fp32 panels, which converts all of W on every call.
-#define VK_PANEL_MIN_M 64
+#define VK_PANEL_MIN_M 256
 #define VK_Q8_ACT_GEMV_MAX_M 8 // rows served by the opt-in 8-bit-activation gemv
 
 typedef struct {

@@ -6,7 +6,7 @@ final class KernelsMatmulTests: XCTestCase {
     /// (m, k, n) covering decode, few-row and packed-panel paths, odd n (row-group and panel
     /// tails), k past one 256-wide k-block, and sizes big enough to use several threads.
     static let quantShapes = [(1, 64, 19), (1, 896, 64), (3, 96, 53), (7, 128, 9), (8, 64, 5), (37, 320, 200),
-                              (37, 64, 19), (12, 512, 70), (5, 64, 11), (70, 96, 40)]
+                              (37, 64, 19), (12, 512, 70), (5, 64, 11), (70, 96, 40), (300, 64, 24)]
     static let floatShapes = quantShapes + [(1, 37, 7), (3, 172, 64), (37, 300, 21), (2, 8, 3), (13, 9, 17)]
 
     func testMatmulEveryDTypeAndISA() {
@@ -60,12 +60,12 @@ final class KernelsMatmulTests: XCTestCase {
     }
 
     /// A row's result must not depend on how many other rows share the call while the gemv path
-    /// serves it (up to 63 rows): decode batches then give bit-identical logits.
+    /// serves it (up to 255 rows): decode batches then give bit-identical logits.
     func testGemvRowsBitIdenticalAcrossBatchSizes() {
         CPUKernels.initialize(threads: 2)
         var rng = TestRNG(seed: 11)
         let (k, n) = (320, 70)
-        let x = rng.floats(63 * k)
+        let x = rng.floats(100 * k)
         for dtype in allDTypes {
             let blob = encodeRows(rng.floats(n * k, scale: 0.5), rows: n, k: k, dtype: dtype)
             func run(_ m: Int) -> [Float] {
@@ -73,9 +73,9 @@ final class KernelsMatmulTests: XCTestCase {
                 blob.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, dtype, Int64(n)) }
                 return y
             }
-            let maxRows = 63
+            let maxRows = 100
             let full = run(maxRows)
-            for m in [1, 2, 5, 8, 9, 16, 47, maxRows] where m <= maxRows {
+            for m in [1, 2, 5, 8, 9, 16, 47, 64, maxRows] where m <= maxRows {
                 let part = run(m)
                 XCTAssertEqual(part, Array(full[0..<(m * n)]), "\(dtypeName(dtype)) m=\(m) differs from the first rows of m=\(maxRows)")
             }
