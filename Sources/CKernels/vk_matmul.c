@@ -6,9 +6,12 @@
 #define VK_MR 6         // rows per micro-kernel call
 #define VK_KC 256       // k-block: one packed panel is VK_KC x VK_NR floats (16 KiB, stays in L1)
 #define VK_GROUP 8       // panels packed together per k-block
-// Below this many rows the gemv (each weight vector widened once per group of 8 rows, a tile of
-// weight rows reused from L1) beats packing fp32 panels, which converts all of W on every call.
-#define VK_PANEL_MIN_M 256
+// Below these many rows the gemv (each weight vector widened once per group of 8 rows, a tile of
+// weight rows reused from L1) beats packing fp32 panels for the blocked GEMM (measured with
+// `vllm bench forward` prefill chunks on the Qwen2.5-0.5B shape). Quantized weights stay longer on the
+// gemv, whose 16-bit integer dot products cost half the instructions of fp32 FMAs.
+#define VK_FLOAT_PANEL_MIN_M 24
+#define VK_QUANT_PANEL_MIN_M 192
 #define VK_Q8_ACT_GEMV_MAX_M 8 // rows served by the opt-in 8-bit-activation gemv
 
 typedef struct {
@@ -91,7 +94,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         return;
     }
     if (quantized && !vk_quantized_activations) {
-        if (m < VK_PANEL_MIN_M && c.kt->gemv_quant16) {
+        if (m < VK_QUANT_PANEL_MIN_M && c.kt->gemv_quant16) {
             vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
             for (int64_t i = 0; i < m; i++) c.kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
             c.xa = xa;
@@ -102,7 +105,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
         for (int64_t i = 0; i < m; i++) c.kt->quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
         c.x = rounded;
-    } else if (!quantized && m < VK_PANEL_MIN_M) {
+    } else if (!quantized && m < VK_FLOAT_PANEL_MIN_M) {
         vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
         return;
     }

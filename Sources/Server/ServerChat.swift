@@ -134,47 +134,35 @@ func streamChat(_ plan: ChatPlan, run: GenerationRun, stream: AsyncThrowingStrea
         plan.stream.continuousUsage
             ? usageJSON(promptTokens: plan.prompt.tokenIds.count, completionTokens: generated[choice]) : usageField
     }
-    do {
-        do {
-            for try await item in stream {
-                let choice = item.choiceIndex
-                guard generated.indices.contains(choice) else { continue }
-                let output = item.output
-                var text = output.textDelta
-                if !started[choice] {
-                    started[choice] = true
-                    let roleDelta: JSONValue = .object([("role", "assistant"), ("content", "")])
-                    try await emit(sseEvent(plan.chunk(
-                        choices: [choiceJSON(choice, delta: roleDelta, logprobs: .null, finish: nil, stop: nil)],
-                        usage: usage(for: choice))))
-                    text = plan.echoPrefix + text
-                }
-                generated[choice] += output.tokenIds.count
-                let entries = output.logprobs ?? []
-                if text.isEmpty, output.finishReason == nil, entries.isEmpty { continue }
-                let delta: JSONValue = text.isEmpty ? .object([]) : .object([("content", .string(text))])
-                let logprobs = plan.topLogprobs.map { chatLogprobsJSON(entries, topCount: $0) } ?? .null
-                try await emit(sseEvent(plan.chunk(
-                    choices: [choiceJSON(choice, delta: delta, logprobs: logprobs, finish: output.finishReason,
-                                         stop: output.stopReason)],
-                    usage: usage(for: choice))))
-            }
-        } catch let error as SSEWriteError {
-            throw error
-        } catch {
-            try await emit(sseEvent(APIError(any: error).json))
-            try await emit(sseDone)
-            run.abortUnfinished()
-            return
-        }
-        if plan.stream.includeUsage {
-            try await emit(sseEvent(plan.chunk(choices: [], usage: usageJSON(
-                promptTokens: plan.prompt.tokenIds.count, completionTokens: generated.reduce(0, +)))))
-        }
-        try await emit(sseDone)
-    } catch {
-        run.abortUnfinished()
-        throw error
+    // JSONValue is ExpressibleByNilLiteral: spell out the Optional so "no usage" is no chunk, not null.
+    let finalUsage: () -> JSONValue? = {
+        guard plan.stream.includeUsage else { return Optional<JSONValue>.none }
+        return plan.chunk(choices: [], usage: usageJSON(promptTokens: plan.prompt.tokenIds.count,
+                                                       completionTokens: generated.reduce(0, +)))
     }
-    if !run.allFinished { run.abortUnfinished() }
+    try await streamSSE(run: run, emit: emit, finalChunk: finalUsage) {
+        for try await item in stream {
+            let choice = item.choiceIndex
+            guard generated.indices.contains(choice) else { continue }
+            let output = item.output
+            var text = output.textDelta
+            if !started[choice] {
+                started[choice] = true
+                let roleDelta: JSONValue = .object([("role", "assistant"), ("content", "")])
+                try await emit(sseEvent(plan.chunk(
+                    choices: [choiceJSON(choice, delta: roleDelta, logprobs: .null, finish: nil, stop: nil)],
+                    usage: usage(for: choice))))
+                text = plan.echoPrefix + text
+            }
+            generated[choice] += output.tokenIds.count
+            let entries = output.logprobs ?? []
+            if text.isEmpty, output.finishReason == nil, entries.isEmpty { continue }
+            let delta: JSONValue = text.isEmpty ? .object([]) : .object([("content", .string(text))])
+            let logprobs = plan.topLogprobs.map { chatLogprobsJSON(entries, topCount: $0) } ?? .null
+            try await emit(sseEvent(plan.chunk(
+                choices: [choiceJSON(choice, delta: delta, logprobs: logprobs, finish: output.finishReason,
+                                     stop: output.stopReason)],
+                usage: usage(for: choice))))
+        }
+    }
 }

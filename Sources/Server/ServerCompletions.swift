@@ -128,55 +128,67 @@ func streamCompletion(_ plan: CompletionPlan, run: GenerationRun, stream: AsyncT
     var started = Array(repeating: false, count: run.totalChoices)
     var generated = Array(repeating: 0, count: run.totalChoices)
     let promptTokens = plan.prompts.reduce(0) { $0 + $1.tokenIds.count }
+    // JSONValue is ExpressibleByNilLiteral: spell out the Optional so "no usage" is no chunk, not null.
+    let finalUsage: () -> JSONValue? = {
+        guard plan.stream.includeUsage else { return Optional<JSONValue>.none }
+        return plan.chunk(choices: [], usage: usageJSON(promptTokens: promptTokens, completionTokens: generated.reduce(0, +)))
+    }
+    try await streamSSE(run: run, emit: emit, finalChunk: finalUsage) {
+        for try await item in stream {
+            let choice = item.choiceIndex
+            guard builders.indices.contains(choice) else { continue }
+            let output = item.output
+            var text = output.textDelta
+            if !started[choice] {
+                started[choice] = true
+                let prompt = plan.prompts[item.promptIndex]
+                let echoed = plan.echoText(prompt, engine: engine)
+                if plan.echo, let topCount = plan.params.logprobs {
+                    builders[choice].appendPrompt(
+                        tokenIds: prompt.tokenIds, entries: output.promptLogprobs,
+                        firstTokenString: engine.tokenStrings(Array(prompt.tokenIds.prefix(1))).first,
+                        topCount: topCount)
+                    builders[choice].offset = echoed.unicodeScalars.count
+                }
+                text = echoed + text
+            }
+            generated[choice] += output.tokenIds.count
+            var logprobs: JSONValue = .null
+            if let topCount = plan.params.logprobs {
+                for entry in output.logprobs ?? [] { builders[choice].append(entry, topCount: topCount) }
+                logprobs = builders[choice].take()
+            }
+            if text.isEmpty, output.finishReason == nil, output.logprobs?.isEmpty ?? true { continue }
+            var usage = usageField
+            if plan.stream.continuousUsage {
+                usage = usageJSON(promptTokens: plan.prompts[item.promptIndex].tokenIds.count,
+                                  completionTokens: generated[choice])
+            }
+            let choiceJSON = completionChoiceJSON(index: choice, text: text, logprobs: logprobs,
+                                                  finishReason: output.finishReason, stopReason: output.stopReason)
+            try await emit(sseEvent(plan.chunk(choices: [choiceJSON], usage: usage)))
+        }
+    }
+}
+
+/// Runs `events` (which emits the stream's chunks) and ends the SSE response as every endpoint does: a
+/// failure after the 200 is reported in-band as an error event followed by [DONE]; otherwise `finalChunk`
+/// (the usage chunk, when asked for) and [DONE]. A client gone (SSEWriteError) or any failure aborts the
+/// requests still running, so their KV blocks are freed.
+func streamSSE(run: GenerationRun, emit: (String) async throws -> Void, finalChunk: () -> JSONValue?,
+               events: () async throws -> Void) async throws {
     do {
         do {
-            for try await item in stream {
-                let choice = item.choiceIndex
-                guard builders.indices.contains(choice) else { continue }
-                let output = item.output
-                var text = output.textDelta
-                if !started[choice] {
-                    started[choice] = true
-                    let prompt = plan.prompts[item.promptIndex]
-                    let echoed = plan.echoText(prompt, engine: engine)
-                    if plan.echo, let topCount = plan.params.logprobs {
-                        builders[choice].appendPrompt(
-                            tokenIds: prompt.tokenIds, entries: output.promptLogprobs,
-                            firstTokenString: engine.tokenStrings(Array(prompt.tokenIds.prefix(1))).first,
-                            topCount: topCount)
-                        builders[choice].offset = echoed.unicodeScalars.count
-                    }
-                    text = echoed + text
-                }
-                generated[choice] += output.tokenIds.count
-                var logprobs: JSONValue = .null
-                if let topCount = plan.params.logprobs {
-                    for entry in output.logprobs ?? [] { builders[choice].append(entry, topCount: topCount) }
-                    logprobs = builders[choice].take()
-                }
-                if text.isEmpty, output.finishReason == nil, output.logprobs?.isEmpty ?? true { continue }
-                var usage = usageField
-                if plan.stream.continuousUsage {
-                    usage = usageJSON(promptTokens: plan.prompts[item.promptIndex].tokenIds.count,
-                                      completionTokens: generated[choice])
-                }
-                let choiceJSON = completionChoiceJSON(index: choice, text: text, logprobs: logprobs,
-                                                      finishReason: output.finishReason, stopReason: output.stopReason)
-                try await emit(sseEvent(plan.chunk(choices: [choiceJSON], usage: usage)))
-            }
+            try await events()
         } catch let error as SSEWriteError {
             throw error
         } catch {
-            // The response is already 200: report the failure in-band, then terminate the stream normally.
             try await emit(sseEvent(APIError(any: error).json))
             try await emit(sseDone)
             run.abortUnfinished()
             return
         }
-        if plan.stream.includeUsage {
-            try await emit(sseEvent(plan.chunk(choices: [], usage: usageJSON(
-                promptTokens: promptTokens, completionTokens: generated.reduce(0, +)))))
-        }
+        if let chunk = finalChunk() { try await emit(sseEvent(chunk)) }
         try await emit(sseDone)
     } catch {
         run.abortUnfinished()

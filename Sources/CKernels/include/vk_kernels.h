@@ -57,8 +57,9 @@ void vk_set_quantized_activations(int enabled);
 
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
 // x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
-// Up to 255 rows run a gemv whose per-row arithmetic does not depend on m (decode batches give
-// bit-identical rows); larger m packs fp32 weight panels for a blocked GEMM.
+// Small m (below 24 rows for float weights, 192 for quantized ones) runs a gemv whose per-row
+// arithmetic does not depend on m (decode batches give bit-identical rows); larger m packs fp32
+// weight panels for a blocked GEMM (same values within fp32 rounding).
 // Quantized W: x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| / 32767; error at
 // most 1.5e-5 of the block maximum). The gemv dots exact integers (a row's
 // result is then bit-identical whatever the batch size); larger m dequantizes weight panels and
