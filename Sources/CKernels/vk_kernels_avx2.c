@@ -354,10 +354,11 @@ AVX2_INLINE void widen_block16(const uint8_t *row, int64_t b, const int wt, __m2
     }
 }
 
-AVX2_INLINE __m256 block_dot16(__m256i lo, __m256i hi, const vk_block_q16a *a) {
-    const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)a->q)),
-                                       _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(a->q + 16))));
-    return _mm256_cvtepi32_ps(p);
+// Exact integer dot of a widened weight block with an activation block, as 8 int32 partial sums
+// (|sum| <= 32 * 128 * 32767 < 2^31).
+AVX2_INLINE __m256i block_dot16(__m256i lo, __m256i hi, const vk_block_q16a *a) {
+    return _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)a->q)),
+                            _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(a->q + 16))));
 }
 
 AVX2_INLINE int block_bytes(const int wt) {
@@ -366,50 +367,69 @@ AVX2_INLINE int block_bytes(const int wt) {
 
 AVX2_INLINE float block_min(const uint8_t *row, int64_t b) { return f16_scalar(((const vk_block_q4_1 *)row + b)->m); }
 
-// Every row, whatever the path (four weight rows for one activation row, or up to eight
-// activation rows per weight row), does acc = fma(dot, d * s, acc) per block and corr += m * xs:
-// one fixed rounding order, so a row's result is bit-identical whatever batch it decodes in.
+// Eight vectors of int32 partial sums -> one vector of their eight totals (lane i = sum of p[i]).
+AVX2_INLINE __m256i reduce8_epi32(const __m256i p[8]) {
+    const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+// Every (activation row, weight row) pair, whatever the path, accumulates per block
+//   acc = fma(float(exact integer dot), d * s, acc), then for Q4_1 acc = fma(m, xs, acc)
+// with the pairs laid out in vector lanes: one fixed rounding order, so a row's result is
+// bit-identical whatever batch it decodes in. Reducing the integer dots across pairs first leaves
+// one conversion and one FMA per block for up to 8 pairs.
+
+// One activation row against four weight rows (lanes 0-3).
 AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *w, size_t rb,
                            const uint8_t *pf, const int wt) {
-    __m256 acc[4];
-    float corr[4] = {0};
-    for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
+    __m128 acc = _mm_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(pf + b * 4 * block_bytes(wt), 4 * block_bytes(wt));
+        __m256i p[4];
+        float d[4], mn[4];
         for (int r = 0; r < 4; r++) {
             const uint8_t *row = w + r * rb;
             __m256i lo, hi;
             widen_block16(row, b, wt, &lo, &hi);
-            acc[r] = _mm256_fmadd_ps(block_dot16(lo, hi, xa + b), _mm256_set1_ps(block_scale(row, b, wt) * xa[b].s),
-                                     acc[r]);
-            if (wt == VK_Q4_1) corr[r] += block_min(row, b) * xa[b].xs;
+            p[r] = block_dot16(lo, hi, xa + b);
+            d[r] = block_scale(row, b, wt);
+            mn[r] = wt == VK_Q4_1 ? block_min(row, b) : 0.0f;
         }
+        const __m256i u = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+        const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+        const __m128 scale = _mm_mul_ps(_mm_loadu_ps(d), _mm_set1_ps(xa[b].s));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sum), scale, acc);
+        if (wt == VK_Q4_1) acc = _mm_fmadd_ps(_mm_loadu_ps(mn), _mm_set1_ps(xa[b].xs), acc);
     }
-    for (int r = 0; r < 4; r++) y[r] = hsum_ps(acc[r]) + corr[r];
+    _mm_storeu_ps(y, acc);
 }
 
-// MX activation rows (nb blocks apart) against weight row j: each block is widened once for all.
-AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const uint8_t *row, int64_t j,
-                           const uint8_t *pf, const int wt, const int MX) {
-    __m256 acc[8];
-    float corr[8] = {0};
-    for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
+// MX activation rows (lanes) against weight row j; scales holds, per block, the rows' s then xs
+// (mpad floats each, see gemv_q16_t).
+AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t mpad,
+                           int64_t nb, const uint8_t *row, int64_t j, const uint8_t *pf, const int wt, const int MX) {
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
         __m256i lo, hi;
         widen_block16(row, b, wt, &lo, &hi);
-        const float d = block_scale(row, b, wt), mn = wt == VK_Q4_1 ? block_min(row, b) : 0.0f;
-        for (int i = 0; i < MX; i++) {
-            const vk_block_q16a *a = xa + i * nb + b;
-            acc[i] = _mm256_fmadd_ps(block_dot16(lo, hi, a), _mm256_set1_ps(d * a->s), acc[i]);
-            if (wt == VK_Q4_1) corr[i] += mn * a->xs;
-        }
+        __m256i p[8];
+        for (int i = 0; i < 8; i++) p[i] = i < MX ? block_dot16(lo, hi, xa + i * nb + b) : _mm256_setzero_si256();
+        const float *sb = scales + b * 2 * mpad;
+        const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(block_scale(row, b, wt)), _mm256_loadu_ps(sb));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8_epi32(p)), scale, acc);
+        if (wt == VK_Q4_1) acc = _mm256_fmadd_ps(_mm256_set1_ps(block_min(row, b)), _mm256_loadu_ps(sb + mpad), acc);
     }
-    for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    for (int i = 0; i < MX; i++) y[i * ldy + j] = out[i];
 }
 
-AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
-                            size_t rb, int64_t n0, int64_t n1, const int wt) {
+// scales: per block, the m rows' s then their xs, each padded to mpad = m rounded up to 8.
+AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m, int64_t k,
+                            const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int64_t mpad = (m + 7) & ~(int64_t)7;
     const int64_t nb = k / VK_QK, ahead = prefetch_rows(rb);
     int64_t j = n0;
     if (m == 1) {
@@ -424,31 +444,32 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int6
         const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
         for (int64_t i0 = 0; i0 < m; i0 += 8) {
             const vk_block_q16a *xi = xa + i0 * nb;
+            const float *si = scales + i0;
             float *yi = y + i0 * ldy;
             for (int64_t jj = t0; jj < t1; jj++) {
                 const uint8_t *row = w + (size_t)jj * rb;
                 const uint8_t *p = i0 == 0 ? w + (size_t)(jj + ahead) * rb : NULL;
                 switch (m - i0 < 8 ? m - i0 : 8) {
-                case 1: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 1); break;
-                case 2: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 2); break;
-                case 3: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 3); break;
-                case 4: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 4); break;
-                case 5: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 5); break;
-                case 6: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 6); break;
-                case 7: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 7); break;
-                default: q16_multi(yi, ldy, xi, nb, row, jj, p, wt, 8); break;
+                case 1: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 1); break;
+                case 2: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 2); break;
+                case 3: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 3); break;
+                case 4: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 4); break;
+                case 5: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 5); break;
+                case 6: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 6); break;
+                case 7: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 7); break;
+                default: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 8); break;
                 }
             }
         }
     }
 }
 
-VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
-                                        const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m,
+                                        int64_t k, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_q16_t(y, ldy, xa, scales, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_q16_t(y, ldy, xa, scales, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_q16_t(y, ldy, xa, scales, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 

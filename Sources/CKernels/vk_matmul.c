@@ -19,6 +19,7 @@ typedef struct {
     const float *x;
     const vk_block_q8a *xq;
     const vk_block_q16a *xa; // activations rounded to 16 bits (quantized weights, default)
+    const float *xa_scales;  // their scales by block, for groups of 8 rows (see gemv_quant16)
     const uint8_t *w;
     int64_t m, k, n;
     vk_dtype wt;
@@ -34,7 +35,7 @@ static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t 
 
 static void gemv_task(void *p, int64_t n0, int64_t n1) {
     const matmul_ctx *c = p;
-    if (c->xa) c->kt->gemv_quant16(c->y, c->n, c->xa, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
+    if (c->xa) c->kt->gemv_quant16(c->y, c->n, c->xa, c->xa_scales, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
 }
@@ -95,9 +96,20 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
     }
     if (quantized && !vk_quantized_activations) {
         if (m < VK_QUANT_PANEL_MIN_M && c.kt->gemv_quant16) {
-            vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
-            for (int64_t i = 0; i < m; i++) c.kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
+            const int64_t mpad = (m + 7) & ~(int64_t)7;
+            vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a) +
+                                                                  (size_t)(nb * 2 * mpad) * sizeof(float));
+            float *scales = (float *)(xa + m * nb);
+            memset(scales, 0, (size_t)(nb * 2 * mpad) * sizeof(float));
+            for (int64_t i = 0; i < m; i++) {
+                c.kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
+                for (int64_t b = 0; b < nb; b++) {
+                    scales[b * 2 * mpad + i] = xa[i * nb + b].s;
+                    scales[b * 2 * mpad + mpad + i] = xa[i * nb + b].xs;
+                }
+            }
             c.xa = xa;
+            c.xa_scales = scales;
             vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
             return;
         }
