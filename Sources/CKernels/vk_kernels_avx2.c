@@ -42,6 +42,12 @@ AVX2_INLINE int64_t prefetch_rows(size_t rb) {
     return rows < 4 ? 4 : rows > 64 ? 64 : rows;
 }
 
+// Weight rows per tile of the batched gemvs: ~8 KB, reused from L1 by each group of 8 activation rows.
+AVX2_INLINE int64_t weight_tile_rows(size_t rb) {
+    const int64_t tile = (int64_t)(8192 / rb);
+    return tile < 1 ? 1 : tile > 16 ? 16 : tile;
+}
+
 // Prefetches [p, p + bytes) one line at a time (bytes is small and a compile-time constant).
 AVX2_INLINE void prefetch_span(const uint8_t *p, const int bytes) {
     for (int off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
@@ -137,8 +143,7 @@ AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64
 AVX2_INLINE void gemv_float_tiled(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
                                   size_t rb, int64_t n0, int64_t n1, const int wt) {
     const int64_t ahead = prefetch_rows(rb);
-    int64_t tile = (int64_t)(8192 / rb);
-    tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
+    const int64_t tile = weight_tile_rows(rb);
     for (int64_t t0 = n0; t0 < n1; t0 += tile) {
         const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
         for (int64_t i0 = 0; i0 < m; i0 += 8) {
@@ -438,8 +443,7 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, cons
     }
     // A tile of weight rows (~8 KB) is reused from L1 by every group of 8 activation rows, and each
     // group's activation blocks stay in L1 across the tile.
-    int64_t tile = (int64_t)(8192 / rb);
-    tile = tile < 1 ? 1 : tile > 16 ? 16 : tile;
+    const int64_t tile = weight_tile_rows(rb);
     for (int64_t t0 = j; t0 < n1; t0 += tile) {
         const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
         for (int64_t i0 = 0; i0 < m; i0 += 8) {
@@ -473,58 +477,56 @@ VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q1
     }
 }
 
+// Largest |value| of a 32-value activation block held in four vectors.
+AVX2_INLINE float absmax4(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                              _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    return _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+}
+
+AVX2_INLINE int32_t hsum_epi32(__m256i v) {
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1)));
+}
+
 // Same rounding as the scalar table (round-half-even of x / d), so both paths quantize identically.
 VK_TARGET_AVX2 static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK) {
         __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
                v3 = _mm256_loadu_ps(x + 24);
-        __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                  _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        float amax = _mm_cvtss_f32(m4);
+        float amax = absmax4(v0, v1, v2, v3);
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         __m256 vid = _mm256_set1_ps(id);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
         __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
-        __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        const int32_t sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
         __m256i q = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)out[b].q, _mm256_permutevar8x32_epi32(q, perm));
         out[b].d = d;
-        out[b].s = d * (float)_mm_cvtsi128_si32(s4);
+        out[b].s = d * (float)sum;
     }
 }
 
 // Same results as vk_quantize_act16: cvtps rounds half to even like rintf under the default MXCSR.
 VK_TARGET_AVX2 static void quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK, out++) {
         __m256 v[4];
         for (int t = 0; t < 4; t++) v[t] = _mm256_loadu_ps(x + 8 * t);
-        __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
-                                  _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const float s = _mm_cvtss_f32(m4) / 32767.0f, inv = s != 0.0f ? 1.0f / s : 0.0f;
+        const float s = absmax4(v[0], v[1], v[2], v[3]) / 32767.0f, inv = s != 0.0f ? 1.0f / s : 0.0f;
         const __m256 vinv = _mm256_set1_ps(inv), vs = _mm256_set1_ps(s);
         __m256i q[4];
         for (int t = 0; t < 4; t++) q[t] = _mm256_cvtps_epi32(_mm256_mul_ps(v[t], vinv));
-        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        const int32_t sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
         // packs works per 128-bit lane: [q0 lo, q1 lo, q0 hi, q1 hi] -> restore order with 0xD8.
         _mm256_storeu_si256((__m256i *)out->q, _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8));
         _mm256_storeu_si256((__m256i *)(out->q + 16), _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8));
         out->s = s;
-        out->xs = s * (float)_mm_cvtsi128_si32(s4);
+        out->xs = s * (float)sum;
         if (x_rounded) {
             for (int t = 0; t < 4; t++) _mm256_storeu_ps(x_rounded + 8 * t, _mm256_mul_ps(_mm256_cvtepi32_ps(q[t]), vs));
             x_rounded += VK_QK;
