@@ -3,6 +3,8 @@
 # matmul-only estimate of a whole forward pass (distinct weights per layer, so decode reads DRAM).
 # Usage: scripts/bench_kernels.sh [threads] [dtype ...]      (dtypes: f32 f16 bf16 q8_0 q4_0 q4_1)
 # VK_BENCH_MICRO=1: per-call best/median timings of single matmuls (robust on a busy machine).
+# VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts. VK_BENCH_CFLAGS: extra compiler flags
+# (e.g. -DVK_QUANT_PANEL_MIN_M=16 to try another gemv/panel crossover).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
 # Brief on purpose: the machine's cores are shared. Prints numbers, asserts nothing.
 set -euo pipefail
@@ -69,7 +71,7 @@ static void run_model(const model *md, vk_dtype t, const char *tname) {
     void *head = make_weights(t, md->vocab, md->hidden);
     double head_bytes = (double)vk_row_bytes(t, md->hidden) * md->vocab;
     const int64_t M = 512;
-    float *x = aligned_alloc(64, M * md->inter * 4), *y = aligned_alloc(64, (size_t)md->vocab * 4 * 8 + M * md->inter * 4);
+    float *x = aligned_alloc(64, M * md->inter * 4), *y = aligned_alloc(64, (size_t)md->vocab * 4 * 64 + M * md->inter * 4);
     for (int64_t i = 0; i < M * md->inter; i++) x[i] = (float)(i % 13) * 0.1f - 0.6f;
 
     // Decode: one token through every layer, then the LM head.
@@ -91,6 +93,20 @@ static void run_model(const model *md, vk_dtype t, const char *tname) {
     head_time /= reps;
     printf("%-13s %-5s decode m=1 : layers %.2f GB/s, lm_head %.2f GB/s, matmul-only %.1f tok/s\n", md->name, tname,
            bytes_per_token / layers_time * 1e-9, head_bytes / head_time * 1e-9, 1.0 / (layers_time + head_time));
+
+    // Batched decode: m rows through every layer and the LM head (VK_BENCH_ROWS=8,16,32).
+    for (const char *r = getenv("VK_BENCH_ROWS"); r && *r;) {
+        const int64_t rows = strtoll(r, (char **)&r, 10);
+        if (*r == ',') r++;
+        if (rows <= 0 || rows > 64) break;
+        double b = now();
+        for (int l = 0; l < md->layers; l++)
+            for (int j = 0; j < 7; j++) vk_matmul(y, x, rows, shapes[j][1], w[l][j], t, shapes[j][0]);
+        vk_matmul(y, x, rows, md->hidden, head, t, md->vocab);
+        double bt = now() - b;
+        printf("%-13s %-5s batch m=%lld: %.1f GFLOP/s, matmul-only %.1f tok/s\n", md->name, tname, (long long)rows,
+               (flops_per_token + 2.0 * md->vocab * md->hidden) * rows / bt * 1e-9, rows / bt);
+    }
 
     // Prefill: M tokens through every layer (LM head for the last row only).
     double a = now();
@@ -174,9 +190,10 @@ int main(int argc, char **argv) {
     return 0;
 }
 CEOF
-clang -std=c11 -O3 -fno-math-errno -ffp-contract=fast -ISources/CKernels/include -ISources/CKernels \
+clang -std=c11 -O3 ${VK_BENCH_CFLAGS:-} -fno-math-errno -ffp-contract=fast -ISources/CKernels/include -ISources/CKernels \
     Sources/CKernels/*.c "$out/bench.c" -o "$out/bench" -lpthread -lm
 threads="${1:-2}"
 shift || true
 if [ "$#" -eq 0 ]; then set -- bf16 q8_0 q4_1; fi
+if [ -n "${VK_BENCH_KEEP:-}" ]; then cp "$out/bench" "$VK_BENCH_KEEP"; fi
 "$out/bench" "$threads" "$@"

@@ -137,31 +137,81 @@ AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64
     default: FN(__VA_ARGS__, 7, 1); break;                                                                             \
     }
 
-// Eight or more rows (up to the driver's gemv limit): groups of up to 8 activation rows, each
-// against a tile of weight rows (~8 KB) reused from L1; each weight vector is widened once per group.
-// Per row the arithmetic is float_multi_rows' whatever the group, so results match smaller m bitwise.
-AVX2_INLINE void gemv_float_tiled(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
-                                  size_t rb, int64_t n0, int64_t n1, const int wt) {
-    const int64_t ahead = prefetch_rows(rb);
-    const int64_t tile = weight_tile_rows(rb);
-    for (int64_t t0 = n0; t0 < n1; t0 += tile) {
-        const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
-        for (int64_t i0 = 0; i0 < m; i0 += 8) {
-            const float *xi = x + i0 * k;
-            float *yi = y + i0 * ldy;
-            for (int64_t j = t0; j < t1; j++) {
-                const uint8_t *pf = i0 == 0 ? w + (size_t)(j + ahead) * rb : NULL;
-                switch (m - i0 < 8 ? m - i0 : 8) {
-                case 1: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 1, 1, pf); break;
-                case 2: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 2, 1, pf); break;
-                case 3: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 3, 1, pf); break;
-                case 4: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 4, 1, pf); break;
-                case 5: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 5, 1, pf); break;
-                case 6: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 6, 1, pf); break;
-                case 7: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 7, 1, pf); break;
-                default: float_multi_rows(yi, ldy, xi, k, w, rb, j, wt, 8, 1, pf); break;
+// Eight or more rows (up to the driver's gemv limit): dot products held in registers, 6 activation
+// rows x 2 weight rows at a time (12 accumulators; per 8 columns 8 loads feed 12 FMAs, where a
+// group of 8 rows against one weight row needs 9 loads for 8 FMAs and is bound by loads). k runs
+// in chunks so a tile of weight rows stays in L1 across all row groups and each group's activation
+// rows stay in L1 across the tile. Between chunks the vector accumulators are parked in memory:
+// every (row, weight row) pair still sums in dot_rows' order, so rows are bit-identical to m = 1.
+#define VK_FB_TILE 16  // weight rows per tile (8 KB of bf16 per chunk)
+#define VK_FB_KC 256   // columns per chunk (a multiple of 8)
+
+AVX2_INLINE void float_block(__m256 *acc, const float *x, int64_t k, const uint8_t *w, size_t rb, int64_t t0,
+                             int64_t t1, bool fresh, const int wt, const int MX, const int R) {
+    __m256 c[6][2];
+    for (int i = 0; i < MX; i++)
+        for (int r = 0; r < R; r++) c[i][r] = fresh ? _mm256_setzero_ps() : acc[i * 2 + r];
+    for (int64_t t = t0; t < t1; t += 8) {
+        __m256 wv[2];
+        for (int r = 0; r < R; r++) wv[r] = load8w(w + r * rb, t, wt);
+        for (int i = 0; i < MX; i++) {
+            const __m256 xv = _mm256_loadu_ps(x + i * k + t);
+            for (int r = 0; r < R; r++) c[i][r] = _mm256_fmadd_ps(wv[r], xv, c[i][r]);
+        }
+    }
+    for (int i = 0; i < MX; i++)
+        for (int r = 0; r < R; r++) acc[i * 2 + r] = c[i][r];
+}
+
+AVX2_INLINE void float_block_rows(__m256 *acc, const float *x, int64_t k, const uint8_t *w, size_t rb, int64_t t0,
+                                  int64_t t1, bool fresh, const int wt, const int MX, const int R) {
+    switch (MX) {
+    case 1: float_block(acc, x, k, w, rb, t0, t1, fresh, wt, 1, R); break;
+    case 2: float_block(acc, x, k, w, rb, t0, t1, fresh, wt, 2, R); break;
+    case 3: float_block(acc, x, k, w, rb, t0, t1, fresh, wt, 3, R); break;
+    case 4: float_block(acc, x, k, w, rb, t0, t1, fresh, wt, 4, R); break;
+    case 5: float_block(acc, x, k, w, rb, t0, t1, fresh, wt, 5, R); break;
+    default: float_block(acc, x, k, w, rb, t0, t1, fresh, wt, 6, R); break;
+    }
+}
+
+AVX2_INLINE void gemv_float_blocked(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                    size_t rb, int64_t n0, int64_t n1, const int wt) {
+    const int es = wt == VK_F32 ? 4 : 2;
+    const int64_t groups = (m + 5) / 6, kv = k & ~(int64_t)7;
+    // Parked accumulators: [group][weight row pair][6 rows x 2 weight rows].
+    __m256 *parked = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(groups * (VK_FB_TILE / 2) * 12) * sizeof(__m256));
+    for (int64_t j0 = n0; j0 < n1; j0 += VK_FB_TILE) {
+        const int64_t j1 = j0 + VK_FB_TILE < n1 ? j0 + VK_FB_TILE : n1;
+        for (int64_t t0 = 0; t0 < kv || t0 == 0; t0 += VK_FB_KC) {
+            const int64_t t1 = t0 + VK_FB_KC < kv ? t0 + VK_FB_KC : kv;
+            // Warm the next chunk of this tile (or the next tile's first chunk) while this one runs.
+            const bool last = t1 >= kv;
+            const int64_t pj0 = last ? j1 : j0, pt = last ? 0 : t1;
+            const int64_t pj1 = pj0 + VK_FB_TILE < n1 ? pj0 + VK_FB_TILE : n1;
+            const int64_t plen = (kv - pt < VK_FB_KC ? kv - pt : VK_FB_KC) * es;
+            for (int64_t j = pj0; j < pj1; j++)
+                for (int64_t off = 0; off < plen; off += 64) _mm_prefetch((const char *)(w + (size_t)j * rb + pt * es + off), _MM_HINT_T0);
+            for (int64_t g = 0; g < groups; g++) {
+                const int64_t i0 = g * 6;
+                const int mx = (int)(m - i0 < 6 ? m - i0 : 6);
+                for (int64_t j = j0; j < j1; j += 2) {
+                    __m256 *acc = parked + (g * (VK_FB_TILE / 2) + (j - j0) / 2) * 12;
+                    const uint8_t *wj = w + (size_t)j * rb;
+                    if (j + 2 <= j1) float_block_rows(acc, x + i0 * k, k, wj, rb, t0, t1, t0 == 0, wt, mx, 2);
+                    else float_block_rows(acc, x + i0 * k, k, wj, rb, t0, t1, t0 == 0, wt, mx, 1);
+                    if (!last) continue;
+                    const int nr = j + 2 <= j1 ? 2 : 1;
+                    for (int i = 0; i < mx; i++)
+                        for (int r = 0; r < nr; r++) {
+                            const float *xi = x + (i0 + i) * k;
+                            float sum = hsum_ps(acc[i * 2 + r]);
+                            for (int64_t u = kv; u < k; u++) sum += xi[u] * load1w(wj + r * rb, u, wt);
+                            y[(i0 + i) * ldy + j + r] = sum;
+                        }
                 }
             }
+            if (last) break;
         }
     }
 }
@@ -173,7 +223,7 @@ AVX2_INLINE void gemv_float_any(float *y, int64_t ldy, const float *x, int64_t m
         return;
     }
     if (m > 7) {
-        gemv_float_tiled(y, ldy, x, m, k, w, rb, n0, n1, wt);
+        gemv_float_blocked(y, ldy, x, m, k, w, rb, n0, n1, wt);
         return;
     }
     VK_MULTI_SWITCH(gemv_float_multi_t, m, y, ldy, x, k, w, rb, n0, n1, wt)

@@ -10,8 +10,12 @@
 // weight rows reused from L1) beats packing fp32 panels for the blocked GEMM (measured with
 // `vllm bench forward` prefill chunks on the Qwen2.5-0.5B shape). Quantized weights stay longer on the
 // gemv, whose 16-bit integer dot products cost half the instructions of fp32 FMAs.
-#define VK_FLOAT_PANEL_MIN_M 24
+#ifndef VK_FLOAT_PANEL_MIN_M // overridable for kernel benchmarks (scripts/bench_kernels.sh)
+#define VK_FLOAT_PANEL_MIN_M 64
+#endif
+#ifndef VK_QUANT_PANEL_MIN_M
 #define VK_QUANT_PANEL_MIN_M 192
+#endif
 #define VK_Q8_ACT_GEMV_MAX_M 8 // rows served by the opt-in 8-bit-activation gemv
 
 typedef struct {
