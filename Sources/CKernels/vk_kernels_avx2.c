@@ -143,8 +143,12 @@ AVX2_INLINE void gemv_float_multi_t(float *y, int64_t ldy, const float *x, int64
 // in chunks so a tile of weight rows stays in L1 across all row groups and each group's activation
 // rows stay in L1 across the tile. Between chunks the vector accumulators are parked in memory:
 // every (row, weight row) pair still sums in dot_rows' order, so rows are bit-identical to m = 1.
-#define VK_FB_TILE 16  // weight rows per tile (8 KB of bf16 per chunk)
-#define VK_FB_KC 256   // columns per chunk (a multiple of 8)
+#ifndef VK_FB_TILE // overridable for kernel benchmarks
+#define VK_FB_TILE 16 // weight rows per tile (8 KB of bf16 per chunk)
+#endif
+#ifndef VK_FB_KC
+#define VK_FB_KC 256 // columns per chunk (a multiple of 8)
+#endif
 
 AVX2_INLINE void float_block(__m256 *acc, const float *x, int64_t k, const uint8_t *w, size_t rb, int64_t t0,
                              int64_t t1, bool fresh, const int wt, const int MX, const int R) {
@@ -720,8 +724,35 @@ VK_TARGET_AVX2 static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt,
         for (int c = 0; c < 16; c++) dst[kk * 16 + c] = tmp[c * ld + kk];
 }
 
+// vk_expf_fast on eight lanes (same range reduction and polynomial; NaN stays NaN).
+AVX2_INLINE __m256 exp8_fast(__m256 x) {
+    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic), magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// Explicit vectors: the generic loop stays scalar (out may alias gate or up), one division per value.
 VK_TARGET_AVX2 static void silu_mul(float *out, const float *gate, const float *up, int64_t n) {
-    vk_g_silu_mul(out, gate, up, n);
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 sig = _mm256_div_ps(g, _mm256_add_ps(one, exp8_fast(_mm256_xor_ps(g, sign))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(sig, _mm256_loadu_ps(up + i)));
+    }
+    vk_g_silu_mul(out + i, gate + i, up + i, n - i);
 }
 VK_TARGET_AVX2 static void rmsnorm_row(float *out, const float *x, const float *weight, int64_t dim, float eps) {
     vk_g_rmsnorm_row(out, x, weight, dim, eps);
@@ -749,20 +780,36 @@ AVX2_INLINE float dot_one(const float *q, const float *k, int64_t hd) {
     return hsum_ps(a);
 }
 
-// acc[0..hd) = acc * corr + sum_p w[p] * v[p], 64 dims at a time held in registers across positions.
+// acc[0..8 NV) = acc * corr + sum_p w[p] * v[p], held in NV registers across positions (NV must be
+// a compile-time constant: with a run-time count the compiler keeps the array on the stack and
+// every FMA waits on a store-to-load round trip).
+AVX2_INLINE void rescale_accumulate_n(float *acc, __m256 cv, const float *w, const float *v, int64_t stride,
+                                      int64_t np, const int NV) {
+    __m256 r[8];
+    for (int t = 0; t < NV; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + 8 * t), cv);
+    for (int64_t p = 0; p < np; p++) {
+        const __m256 wp = _mm256_set1_ps(w[p]);
+        const float *vp = v + p * stride;
+        for (int t = 0; t < NV; t++) r[t] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * t), r[t]);
+    }
+    for (int t = 0; t < NV; t++) _mm256_storeu_ps(acc + 8 * t, r[t]);
+}
+
+// acc[0..hd) = acc * corr + sum_p w[p] * v[p], 64 dims at a time.
 AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, const float *v, int64_t stride,
                                     int64_t np, int64_t hd) {
     const __m256 cv = _mm256_set1_ps(corr);
-    for (int64_t d0 = 0; d0 < hd; d0 += 64) {
-        const int nv = (int)((hd - d0 < 64 ? hd - d0 : 64) / 8);
-        __m256 r[8];
-        for (int t = 0; t < nv; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + d0 + 8 * t), cv);
-        for (int64_t p = 0; p < np; p++) {
-            const __m256 wp = _mm256_set1_ps(w[p]);
-            const float *vp = v + p * stride + d0;
-            for (int t = 0; t < nv; t++) r[t] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * t), r[t]);
-        }
-        for (int t = 0; t < nv; t++) _mm256_storeu_ps(acc + d0 + 8 * t, r[t]);
+    int64_t d0 = 0;
+    for (; d0 + 64 <= hd; d0 += 64) rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 8);
+    switch ((hd - d0) / 8) {
+    case 0: break;
+    case 1: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 1); break;
+    case 2: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 2); break;
+    case 3: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 3); break;
+    case 4: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 4); break;
+    case 5: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 5); break;
+    case 6: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 6); break;
+    default: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 7); break;
     }
 }
 

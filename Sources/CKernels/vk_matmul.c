@@ -30,6 +30,8 @@ typedef struct {
     size_t row_bytes;
     const vk_kernel_table *kt;
     int64_t group, m_block, m_blocks; // panels per item, rows per item, row blocks
+    const vk_matmul_part *parts;      // vk_matmul_shared_input: rows [0, n) span these parts in order
+    int count;
 } matmul_ctx;
 
 static int vk_quantized_activations = 0;
@@ -37,11 +39,24 @@ void vk_set_quantized_activations(int enabled) { vk_quantized_activations = enab
 
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
 
+static void gemv_rows(const matmul_ctx *c, float *y, int64_t ldy, const uint8_t *w, int64_t n0, int64_t n1) {
+    if (c->xa) c->kt->gemv_quant16(y, ldy, c->xa, c->xa_scales, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
+    else if (c->xq) c->kt->gemv_quant(y, ldy, c->xq, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
+    else c->kt->gemv_float(y, ldy, c->x, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
+}
+
+// Rows [n0, n1) of the concatenated outputs: each part's share runs against that part's weights.
 static void gemv_task(void *p, int64_t n0, int64_t n1) {
     const matmul_ctx *c = p;
-    if (c->xa) c->kt->gemv_quant16(c->y, c->n, c->xa, c->xa_scales, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
-    else if (c->xq) c->kt->gemv_quant(c->y, c->n, c->xq, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
-    else c->kt->gemv_float(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, c->row_bytes, n0, n1);
+    if (!c->parts) {
+        gemv_rows(c, c->y, c->n, c->w, n0, n1);
+        return;
+    }
+    int64_t base = 0;
+    for (int i = 0; i < c->count && base < n1; base += c->parts[i].n, i++) {
+        const int64_t lo = n0 > base ? n0 - base : 0, hi = n1 - base < c->parts[i].n ? n1 - base : c->parts[i].n;
+        if (lo < hi) gemv_rows(c, c->parts[i].y, c->parts[i].n, c->parts[i].w, lo, hi);
+    }
 }
 
 // Items are (group of up to VK_GROUP panels) x (block of m_block rows). Per k-block the group's
@@ -72,6 +87,66 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
     }
 }
 
+// Prepares c for the gemv path (rounding x for quantized weights) and returns true, or returns
+// false when m is large enough for the packed-panel GEMM (c.x then holds the x the GEMM multiplies).
+static bool prepare_gemv(matmul_ctx *c, const float *x) {
+    const int64_t m = c->m, k = c->k, nb = k / VK_QK;
+    const bool quantized = is_quantized(c->wt);
+    c->x = x;
+    // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
+    // maximum, far below the weights' own rounding): the gemv then dots exact integers, twice as
+    // fast as widening weights to fp32, and the panel path multiplies the same rounded values, so
+    // results match a dequantized fp32 reference (transformers) closely and the gemv's rows are
+    // bit-identical across batch sizes. llama.cpp-style 8-bit activations stay available through
+    // vk_set_quantized_activations (faster, less exact).
+    if (quantized && vk_quantized_activations && m < VK_Q8_ACT_GEMV_MAX_M) {
+        vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
+        for (int64_t i = 0; i < m; i++) c->kt->quantize_act(x + i * k, k, xq + i * nb);
+        c->xq = xq;
+        return true;
+    }
+    if (quantized && !vk_quantized_activations) {
+        if (m < VK_QUANT_PANEL_MIN_M && c->kt->gemv_quant16) {
+            const int64_t mpad = (m + 7) & ~(int64_t)7;
+            vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a) +
+                                                                  (size_t)(nb * 2 * mpad) * sizeof(float));
+            float *scales = (float *)(xa + m * nb);
+            memset(scales, 0, (size_t)(nb * 2 * mpad) * sizeof(float));
+            for (int64_t i = 0; i < m; i++) {
+                c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
+                for (int64_t b = 0; b < nb; b++) {
+                    scales[b * 2 * mpad + i] = xa[i * nb + b].s;
+                    scales[b * 2 * mpad + mpad + i] = xa[i * nb + b].xs;
+                }
+            }
+            c->xa = xa;
+            c->xa_scales = scales;
+            return true;
+        }
+        float *rounded = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * k) * sizeof(float));
+        vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
+        for (int64_t i = 0; i < m; i++) c->kt->quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
+        c->x = rounded;
+        return false;
+    }
+    return !quantized && m < VK_FLOAT_PANEL_MIN_M;
+}
+
+static void run_gemm(matmul_ctx *c, int nth) {
+    const int64_t m = c->m, n = c->n;
+    // At least ~4 items per thread for balance. Prefer narrower column groups over splitting rows:
+    // every row block re-packs its panels, while a narrower group only re-reads x from L3.
+    const int64_t want = 4 * (int64_t)nth, panels = (n + VK_NR - 1) / VK_NR;
+    c->group = nth == 1 || panels >= VK_GROUP * want ? VK_GROUP : panels / want;
+    if (c->group < 1) c->group = 1;
+    int64_t groups = (panels + c->group - 1) / c->group;
+    c->m_blocks = nth == 1 || groups >= want ? 1 : (want + groups - 1) / groups;
+    c->m_block = (m + c->m_blocks - 1) / c->m_blocks;
+    c->m_block = (c->m_block + VK_MR - 1) / VK_MR * VK_MR;
+    c->m_blocks = (m + c->m_block - 1) / c->m_block;
+    vk_parallel_for(groups * c->m_blocks, 1, nth, gemm_task, c);
+}
+
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || (is_quantized(wtype) && k % VK_QK != 0)) {
@@ -79,61 +154,30 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         return;
     }
     matmul_ctx c = {
-        .y = y, .x = x, .w = w, .m = m, .k = k, .n = n, .wt = wtype,
+        .y = y, .w = w, .m = m, .k = k, .n = n, .wt = wtype,
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
-    // maximum, far below the weights' own rounding): the gemv then dots exact integers, twice as
-    // fast as widening weights to fp32, and the panel path multiplies the same rounded values, so
-    // results match a dequantized fp32 reference (transformers) closely and the gemv's rows are
-    // bit-identical across batch sizes. llama.cpp-style 8-bit activations stay available through
-    // vk_set_quantized_activations (faster, less exact).
-    const bool quantized = is_quantized(wtype);
-    const int64_t nb = k / VK_QK;
-    if (quantized && vk_quantized_activations && m < VK_Q8_ACT_GEMV_MAX_M) {
-        vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
-        for (int64_t i = 0; i < m; i++) c.kt->quantize_act(x + i * k, k, xq + i * nb);
-        c.xq = xq;
-        vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+    if (prepare_gemv(&c, x)) vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+    else run_gemm(&c, nth);
+}
+
+void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype, const vk_matmul_part *parts,
+                            int count) {
+    int64_t n = 0;
+    for (int i = 0; i < count; i++) n += parts[i].n > 0 ? parts[i].n : 0;
+    const bool gemv_sized = is_quantized(wtype) ? m < VK_QUANT_PANEL_MIN_M : m < VK_FLOAT_PANEL_MIN_M;
+    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || !gemv_sized || (is_quantized(wtype) && k % VK_QK != 0);
+    for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0;
+    if (plain) {
+        for (int i = 0; i < count; i++) vk_matmul(parts[i].y, x, m, k, parts[i].w, wtype, parts[i].n);
         return;
     }
-    if (quantized && !vk_quantized_activations) {
-        if (m < VK_QUANT_PANEL_MIN_M && c.kt->gemv_quant16) {
-            const int64_t mpad = (m + 7) & ~(int64_t)7;
-            vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a) +
-                                                                  (size_t)(nb * 2 * mpad) * sizeof(float));
-            float *scales = (float *)(xa + m * nb);
-            memset(scales, 0, (size_t)(nb * 2 * mpad) * sizeof(float));
-            for (int64_t i = 0; i < m; i++) {
-                c.kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
-                for (int64_t b = 0; b < nb; b++) {
-                    scales[b * 2 * mpad + i] = xa[i * nb + b].s;
-                    scales[b * 2 * mpad + mpad + i] = xa[i * nb + b].xs;
-                }
-            }
-            c.xa = xa;
-            c.xa_scales = scales;
-            vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
-            return;
-        }
-        float *rounded = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * k) * sizeof(float));
-        vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
-        for (int64_t i = 0; i < m; i++) c.kt->quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
-        c.x = rounded;
-    } else if (!quantized && m < VK_FLOAT_PANEL_MIN_M) {
-        vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
-        return;
-    }
-    // At least ~4 items per thread for balance. Prefer narrower column groups over splitting rows:
-    // every row block re-packs its panels, while a narrower group only re-reads x from L3.
-    const int64_t want = 4 * (int64_t)nth, panels = (n + VK_NR - 1) / VK_NR;
-    c.group = nth == 1 || panels >= VK_GROUP * want ? VK_GROUP : panels / want;
-    if (c.group < 1) c.group = 1;
-    int64_t groups = (panels + c.group - 1) / c.group;
-    c.m_blocks = nth == 1 || groups >= want ? 1 : (want + groups - 1) / groups;
-    c.m_block = (m + c.m_blocks - 1) / c.m_blocks;
-    c.m_block = (c.m_block + VK_MR - 1) / VK_MR * VK_MR;
-    c.m_blocks = (m + c.m_block - 1) / c.m_block;
-    vk_parallel_for(groups * c.m_blocks, 1, nth, gemm_task, &c);
+    matmul_ctx c = {
+        .m = m, .k = k, .n = n, .wt = wtype, .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
+        .parts = parts, .count = count,
+    };
+    int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
+    if (prepare_gemv(&c, x)) vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+    else for (int i = 0; i < count; i++) vk_matmul(parts[i].y, x, m, k, parts[i].w, wtype, parts[i].n);
 }

@@ -82,9 +82,7 @@ public final class LlamaModel: CausalLanguageModel {
         let eps = Float(config.rmsNormEps)
         let headDim = Int64(config.headDim)
         vk_rmsnorm(s.normed, s.residual, layer.attnNorm.pointer, Int64(rows), hidden, eps)
-        layer.q.apply(s.normed, rows: rows, into: s.q)
-        layer.k.apply(s.normed, rows: rows, into: s.k)
-        layer.v.apply(s.normed, rows: rows, into: s.v)
+        LinearWeight.apply(s.normed, rows: rows, (layer.q, s.q), (layer.k, s.k), (layer.v, s.v))
         if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
             vk_rmsnorm(s.q, s.q, qNorm.pointer, Int64(rows * config.numHeads), headDim, eps)
             vk_rmsnorm(s.k, s.k, kNorm.pointer, Int64(rows * config.numKVHeads), headDim, eps)
@@ -102,8 +100,7 @@ public final class LlamaModel: CausalLanguageModel {
         vk_add(s.residual, s.projected, Int64(rows) * hidden)
 
         vk_rmsnorm(s.normed, s.residual, layer.ffnNorm.pointer, Int64(rows), hidden, eps)
-        layer.gate.apply(s.normed, rows: rows, into: s.gate)
-        layer.up.apply(s.normed, rows: rows, into: s.up)
+        LinearWeight.apply(s.normed, rows: rows, (layer.gate, s.gate), (layer.up, s.up))
         vk_silu_mul(s.gate, s.gate, s.up, Int64(rows * config.intermediateSize))
         layer.down.apply(s.gate, rows: rows, into: s.projected)
         vk_add(s.residual, s.projected, Int64(rows) * hidden)

@@ -14,6 +14,38 @@ struct LinearWeight {
     /// y[rows][outFeatures] = x[rows][inFeatures] * W^T (+ bias).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         vk_matmul(y, x, Int64(rows), Int64(inFeatures), data, dtype, Int64(outFeatures))
+        addBias(y, rows: rows)
+    }
+
+    /// Applies two or three weights to the same x (q/k/v, gate/up): one rounding of x and one parallel
+    /// region when they share a dtype and input size; results equal separate `apply` calls.
+    static func apply(_ x: UnsafePointer<Float>, rows: Int, _ a: (LinearWeight, UnsafeMutablePointer<Float>),
+                      _ b: (LinearWeight, UnsafeMutablePointer<Float>),
+                      _ c: (LinearWeight, UnsafeMutablePointer<Float>)? = nil) {
+        let shared = a.0.dtype == b.0.dtype && a.0.inFeatures == b.0.inFeatures &&
+            (c.map { $0.0.dtype == a.0.dtype && $0.0.inFeatures == a.0.inFeatures } ?? true)
+        guard shared else {
+            a.0.apply(x, rows: rows, into: a.1)
+            b.0.apply(x, rows: rows, into: b.1)
+            if let c { c.0.apply(x, rows: rows, into: c.1) }
+            return
+        }
+        func part(_ p: (LinearWeight, UnsafeMutablePointer<Float>)) -> vk_matmul_part {
+            vk_matmul_part(y: p.1, w: p.0.data, n: Int64(p.0.outFeatures))
+        }
+        // A tuple on the stack: no heap allocation per call.
+        var parts = (part(a), part(b), c.map(part) ?? part(b))
+        withUnsafePointer(to: &parts) {
+            $0.withMemoryRebound(to: vk_matmul_part.self, capacity: 3) {
+                vk_matmul_shared_input(x, Int64(rows), Int64(a.0.inFeatures), a.0.dtype, $0, c == nil ? 2 : 3)
+            }
+        }
+        a.0.addBias(a.1, rows: rows)
+        b.0.addBias(b.1, rows: rows)
+        if let c { c.0.addBias(c.1, rows: rows) }
+    }
+
+    private func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int) {
         if let bias { vk_add_bias(y, bias.pointer, Int64(rows), Int64(outFeatures)) }
     }
 }

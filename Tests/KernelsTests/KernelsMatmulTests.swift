@@ -86,6 +86,44 @@ final class KernelsMatmulTests: XCTestCase {
         }
     }
 
+    /// Weights sharing one x (q/k/v) must give exactly what separate calls give, on every path.
+    func testSharedInputMatchesSeparateCalls() {
+        CPUKernels.initialize(threads: 2)
+        var rng = TestRNG(seed: 17)
+        let k = 128
+        let sizes = [40, 8, 23]
+        for dtype in allDTypes {
+            let blobs = sizes.map { encodeRows(rng.floats($0 * k, scale: 0.5), rows: $0, k: k, dtype: dtype) }
+            for m in [1, 5, 30, 70, 200] {
+                let x = rng.floats(m * k)
+                var separate: [[Float]] = []
+                for (blob, n) in zip(blobs, sizes) {
+                    var y = [Float](repeating: .nan, count: m * n)
+                    blob.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, dtype, Int64(n)) }
+                    separate.append(y)
+                }
+                for count in [2, 3] {
+                    // One buffer per output, allocated by hand: three inout arrays would overlap accesses.
+                    let outputs = sizes.map { UnsafeMutablePointer<Float>.allocate(capacity: m * $0) }
+                    defer { outputs.forEach { $0.deallocate() } }
+                    for (y, n) in zip(outputs, sizes) { y.initialize(repeating: .nan, count: m * n) }
+                    blobs[0].withUnsafeBytes { w0 in
+                        blobs[1].withUnsafeBytes { w1 in
+                            blobs[2].withUnsafeBytes { w2 in
+                                let weights = [w0.baseAddress, w1.baseAddress, w2.baseAddress]
+                                let parts = (0..<3).map { vk_matmul_part(y: outputs[$0], w: weights[$0], n: Int64(sizes[$0])) }
+                                vk_matmul_shared_input(x, Int64(m), Int64(k), dtype, parts, Int32(count))
+                            }
+                        }
+                    }
+                    for i in 0..<count {
+                        XCTAssertEqual(Array(UnsafeBufferPointer(start: outputs[i], count: m * sizes[i])), separate[i], "\(dtypeName(dtype)) m=\(m) part \(i) of \(count)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Every ISA must agree with the portable path closely (same activation rounding).
     func testISAPathsAgree() {
         let isas = CPUKernels.supportedISAs

@@ -57,7 +57,7 @@ void vk_set_quantized_activations(int enabled);
 
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
 // x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
-// Small m (below 24 rows for float weights, 192 for quantized ones) runs a gemv whose per-row
+// Small m (below 64 rows for float weights, 192 for quantized ones) runs a gemv whose per-row
 // arithmetic does not depend on m (decode batches give bit-identical rows); larger m packs fp32
 // weight panels for a blocked GEMM (same values within fp32 rounding).
 // Quantized W: x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| / 32767; error at
@@ -67,6 +67,17 @@ void vk_set_quantized_activations(int enabled);
 // instead rounded to 8-bit blocks (like ggml's q8 activations). k % 32 != 0 for a quantized type
 // is a caller bug: y is zero-filled.
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n);
+
+// Several weights applied to the same x (q/k/v, gate/up): y_i = x * W_i^T for i < count, each part
+// exactly as vk_matmul computes it. On the gemv path (small m, one dtype) x is rounded once and all
+// parts' rows are split across the pool in one parallel region; otherwise the parts run one by one.
+typedef struct {
+    float *y;
+    const void *w;
+    int64_t n;
+} vk_matmul_part;
+void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype, const vk_matmul_part *parts,
+                            int count);
 
 // out[r][:] = x[r][:] / rms(x[r][:]) * weight[:]     (out may alias x)
 void vk_rmsnorm(float *out, const float *x, const float *weight, int64_t rows, int64_t dim, float eps);
