@@ -6,6 +6,9 @@
 #define VK_MR 6         // rows per micro-kernel call
 #define VK_KC 256       // k-block: one packed panel is VK_KC x VK_NR floats (16 KiB, stays in L1)
 #define VK_GROUP 8       // panels packed together per k-block
+#ifndef VK_MC           // overridable for kernel benchmarks
+#define VK_MC 48        // rows of x per L2 block (a multiple of VK_MR): 48 KiB of x per k-block
+#endif
 // Below these many rows the gemv (each weight vector widened once per group of 8 rows, a tile of
 // weight rows reused from L1) beats packing fp32 panels for the blocked GEMM (measured with
 // `vllm bench forward` prefill chunks on the Qwen2.5-0.5B shape). Quantized weights stay longer on the
@@ -75,12 +78,17 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
                 int nc = (int)(j1 - j < VK_NR ? j1 - j : VK_NR);
                 c->kt->pack_panel(panels + (j - j0) * VK_KC, c->w, c->wt, c->row_bytes, j, nc, k0, kc);
             }
-            for (int64_t i = m0; i < m1; i += VK_MR) {
-                int mr = (int)(m1 - i < VK_MR ? m1 - i : VK_MR);
+            // Like BLIS: one packed panel (16 KiB) stays in L1 while the slices of a block of VK_MC
+            // rows of x stream past it from L2.
+            for (int64_t ib = m0; ib < m1; ib += VK_MC) {
+                const int64_t ie = ib + VK_MC < m1 ? ib + VK_MC : m1;
                 for (int64_t j = j0; j < j1; j += VK_NR) {
                     int nc = (int)(j1 - j < VK_NR ? j1 - j : VK_NR);
-                    c->kt->micro_6x16(c->y + i * c->n + j, c->n, c->x + i * c->k + k0, c->k,
-                                      panels + (j - j0) * VK_KC, kc, mr, nc, k0 > 0);
+                    for (int64_t i = ib; i < ie; i += VK_MR) {
+                        int mr = (int)(ie - i < VK_MR ? ie - i : VK_MR);
+                        c->kt->micro_6x16(c->y + i * c->n + j, c->n, c->x + i * c->k + k0, c->k,
+                                          panels + (j - j0) * VK_KC, kc, mr, nc, k0 > 0);
+                    }
                 }
             }
         }
