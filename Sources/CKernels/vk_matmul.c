@@ -9,10 +9,11 @@
 #ifndef VK_MC           // overridable for kernel benchmarks
 #define VK_MC 48        // rows of x per L2 block (a multiple of VK_MR): 48 KiB of x per k-block
 #endif
-// Below these many rows the gemv (each weight vector widened once per group of 8 rows, a tile of
-// weight rows reused from L1) beats packing fp32 panels for the blocked GEMM (measured with
-// `vllm bench forward` prefill chunks on the Qwen2.5-0.5B shape). Quantized weights stay longer on the
-// gemv, whose 16-bit integer dot products cost half the instructions of fp32 FMAs.
+// Below these many rows the gemv beats packing fp32 panels for the blocked GEMM (float weights:
+// register-blocked dot products on the weights as stored, measured with VK_BENCH_ROWS in
+// scripts/bench_kernels.sh; quantized weights: exact 16-bit integer dots, measured with
+// `vllm bench forward` prefill chunks on the Qwen2.5-0.5B shape). Within these ranges a row's
+// result does not depend on how many rows share the call.
 #ifndef VK_FLOAT_PANEL_MIN_M // overridable for kernel benchmarks (scripts/bench_kernels.sh)
 #define VK_FLOAT_PANEL_MIN_M 64
 #endif
