@@ -3,13 +3,23 @@
 
 #define VK_ATTN_ROWS_PER_JOB 16 // query rows per work item: balances causal prefill across threads
 
-void vk_kv_store(float *k_cache, float *v_cache, const float *k, const float *v, const int32_t *slot_mapping,
-                 int64_t num_tokens, int64_t kv_dim) {
+void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float *k, const float *v,
+                 const int32_t *slot_mapping, int64_t num_tokens, int64_t kv_dim) {
+    if (cache_dtype != VK_F32 && cache_dtype != VK_F16) return;
     for (int64_t t = 0; t < num_tokens; t++) {
         int64_t slot = slot_mapping[t];
         if (slot < 0) continue;
-        memcpy(k_cache + slot * kv_dim, k + t * kv_dim, (size_t)kv_dim * sizeof(float));
-        memcpy(v_cache + slot * kv_dim, v + t * kv_dim, (size_t)kv_dim * sizeof(float));
+        const float *kt = k + t * kv_dim, *vt = v + t * kv_dim;
+        if (cache_dtype == VK_F32) {
+            memcpy((float *)k_cache + slot * kv_dim, kt, (size_t)kv_dim * sizeof(float));
+            memcpy((float *)v_cache + slot * kv_dim, vt, (size_t)kv_dim * sizeof(float));
+            continue;
+        }
+        uint16_t *kd = (uint16_t *)k_cache + slot * kv_dim, *vd = (uint16_t *)v_cache + slot * kv_dim;
+        for (int64_t i = 0; i < kv_dim; i++) {
+            kd[i] = vk_f32_to_f16(kt[i]);
+            vd[i] = vk_f32_to_f16(vt[i]);
+        }
     }
 }
 
@@ -48,10 +58,10 @@ static void attn_task(void *p, int64_t first, int64_t last) {
     }
 }
 
-void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache, int64_t n_heads,
-                        int64_t n_kv_heads, int64_t head_dim, float scale, const vk_attn_meta *meta) {
+void vk_paged_attention(float *out, const float *q, const void *k_cache, const void *v_cache, vk_dtype cache_dtype,
+                        int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, const vk_attn_meta *meta) {
     if (!meta || meta->num_seqs <= 0 || n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || meta->block_size <= 0 ||
-        n_heads % n_kv_heads != 0)
+        n_heads % n_kv_heads != 0 || (cache_dtype != VK_F32 && cache_dtype != VK_F16))
         return;
     int64_t *prefix = vk_scratch(VK_SCRATCH_SHARED, (size_t)(meta->num_seqs + 1) * sizeof(int64_t));
     double work = 0.0;
@@ -64,7 +74,7 @@ void vk_paged_attention(float *out, const float *q, const float *k_cache, const 
         work += 4.0 * (double)q_len * (double)meta->seq_lens[s] * (double)(n_heads * head_dim);
     }
     attn_ctx c = {
-        .proto = {.out = out, .q = q, .k_cache = k_cache, .v_cache = v_cache, .n_heads = n_heads,
+        .proto = {.out = out, .q = q, .k_cache = k_cache, .v_cache = v_cache, .kv_dtype = cache_dtype, .n_heads = n_heads,
                   .n_kv_heads = n_kv_heads, .head_dim = head_dim, .scale = scale, .block_size = meta->block_size},
         .meta = meta, .prefix = prefix, .kt = vk_kt(),
     };

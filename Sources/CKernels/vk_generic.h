@@ -66,14 +66,35 @@ VK_INLINE void vk_g_pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t
     }
 }
 
+// The np positions of kv head job->kv_head in block b of a cache, as fp32 rows `*stride` floats
+// apart: in place for an fp32 cache; an fp16 cache is widened into dst ([np][head_dim]) by `widen`.
+VK_INLINE const float *vk_g_kv_rows(const vk_attn_job *job, const void *cache, int64_t b, int64_t np, float *dst,
+                                    int64_t *stride, void (*widen)(float *, const uint16_t *, int64_t)) {
+    const int64_t hd = job->head_dim, kv_stride = job->n_kv_heads * hd;
+    const int64_t base = ((int64_t)job->block_table[b] * job->block_size * job->n_kv_heads + job->kv_head) * hd;
+    if (job->kv_dtype != VK_F16) {
+        *stride = kv_stride;
+        return (const float *)cache + base;
+    }
+    const uint16_t *src = (const uint16_t *)cache + base;
+    for (int64_t p = 0; p < np; p++) widen(dst + p * hd, src + p * kv_stride, hd);
+    *stride = hd;
+    return dst;
+}
+
+VK_INLINE void vk_g_widen_f16(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = vk_f16_to_f32(src[i]);
+}
+
 // Online-softmax attention over paged KV blocks (one block of scores at a time), see vk_attn_job.
 VK_INLINE void vk_g_attend(const vk_attn_job *job) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
-    const int64_t group = job->n_heads / job->n_kv_heads, kv_stride = job->n_kv_heads * hd;
+    const int64_t group = job->n_heads / job->n_kv_heads;
     float *scores = job->scratch;            // [group][bs]
     float *acc = scores + group * bs;        // [group][hd]
     float *row_max = acc + group * hd;       // [group]
     float *row_sum = row_max + group;        // [group]
+    float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         for (int64_t h = 0; h < group; h++) {
@@ -83,14 +104,15 @@ VK_INLINE void vk_g_attend(const vk_attn_job *job) {
         memset(acc, 0, (size_t)(group * hd) * sizeof(float));
         for (int64_t b = 0; b * bs < ctx; b++) {
             const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
-            const int64_t base = ((int64_t)job->block_table[b] * bs * job->n_kv_heads + g) * hd;
-            const float *kb = job->k_cache + base, *vb = job->v_cache + base;
+            int64_t ks, vs;
+            const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, vk_g_widen_f16);
+            const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, vk_g_widen_f16);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs, *ah = acc + h * hd;
                 float bmax = -INFINITY;
                 for (int64_t p = 0; p < np; p++) {
-                    sc[p] = vk_g_dot(qh, kb + p * kv_stride, hd) * job->scale;
+                    sc[p] = vk_g_dot(qh, kb + p * ks, hd) * job->scale;
                     bmax = sc[p] > bmax ? sc[p] : bmax;
                 }
                 float new_max = bmax > row_max[h] ? bmax : row_max[h];
@@ -101,7 +123,7 @@ VK_INLINE void vk_g_attend(const vk_attn_job *job) {
                 }
                 row_max[h] = new_max;
                 row_sum[h] += vk_g_exp_sum(sc, new_max, np);
-                for (int64_t p = 0; p < np; p++) vk_g_axpy(ah, sc[p], vb + p * kv_stride, hd);
+                for (int64_t p = 0; p < np; p++) vk_g_axpy(ah, sc[p], vb + p * vs, hd);
             }
         }
         for (int64_t h = 0; h < group; h++) {

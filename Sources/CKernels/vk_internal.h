@@ -61,7 +61,9 @@ void *vk_scratch(int slot, size_t bytes);
 // share kv head `kv_head`. Row row0 sees cache positions [0, ctx0), each later row one more.
 typedef struct vk_attn_job {
     float *out;
-    const float *q, *k_cache, *v_cache;
+    const float *q;
+    const void *k_cache, *v_cache;
+    vk_dtype kv_dtype; // VK_F32 or VK_F16
     int64_t n_heads, n_kv_heads, head_dim;
     float scale;
     const int32_t *block_table;
@@ -70,8 +72,10 @@ typedef struct vk_attn_job {
     float *scratch; // vk_attn_scratch_floats() floats
 } vk_attn_job;
 
+// scores [group][block_size], acc [group][head_dim], row max and sum [group], padding, then one
+// block of K and one of V widened to fp32 ([block_size][head_dim] each, used for VK_F16 caches).
 static inline size_t vk_attn_scratch_floats(int64_t group, int64_t block_size, int64_t head_dim) {
-    return (size_t)(group * block_size + group * head_dim + 2 * group + 16);
+    return (size_t)(group * block_size + group * head_dim + 2 * group + 16 + 2 * block_size * head_dim);
 }
 
 // ---- ISA-specific kernel table --------------------------------------------------------------

@@ -813,15 +813,21 @@ AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, cons
     }
 }
 
+// head_dim is a multiple of 8 here; F16C widens 8 halves at a time.
+AVX2_INLINE void widen_f16(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+}
+
 // Same contract and online softmax as vk_g_attend, with vector dot products and the output
 // accumulator kept in registers over a block's positions. head_dim must be a multiple of 8.
 AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
-    const int64_t group = job->n_heads / job->n_kv_heads, kv_stride = job->n_kv_heads * hd;
+    const int64_t group = job->n_heads / job->n_kv_heads;
     float *scores = job->scratch;     // [group][bs]
     float *acc = scores + group * bs; // [group][hd]
     float *row_max = acc + group * hd;
     float *row_sum = row_max + group;
+    float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         for (int64_t h = 0; h < group; h++) {
@@ -831,8 +837,9 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
         memset(acc, 0, (size_t)(group * hd) * sizeof(float));
         for (int64_t b = 0; b * bs < ctx; b++) {
             const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
-            const int64_t base = ((int64_t)job->block_table[b] * bs * job->n_kv_heads + g) * hd;
-            const float *kb = job->k_cache + base, *vb = job->v_cache + base;
+            int64_t ks, vs;
+            const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, widen_f16);
+            const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, widen_f16);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs;
@@ -840,7 +847,7 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
                 __m256 vmax = _mm256_set1_ps(-INFINITY);
                 const __m256 scale = _mm256_set1_ps(job->scale);
                 for (; p + 8 <= np; p += 8) {
-                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kb + p * kv_stride, kv_stride, hd), scale);
+                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kb + p * ks, ks, hd), scale);
                     _mm256_storeu_ps(sc + p, s8);
                     vmax = _mm256_max_ps(vmax, s8);
                 }
@@ -849,14 +856,14 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
                 m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
                 float bmax = _mm_cvtss_f32(m4);
                 for (; p < np; p++) {
-                    sc[p] = dot_one(qh, kb + p * kv_stride, hd) * job->scale;
+                    sc[p] = dot_one(qh, kb + p * ks, hd) * job->scale;
                     bmax = sc[p] > bmax ? sc[p] : bmax;
                 }
                 const float new_max = bmax > row_max[h] ? bmax : row_max[h];
                 const float corr = row_max[h] == -INFINITY ? 0.0f : vk_expf_fast(row_max[h] - new_max);
                 row_max[h] = new_max;
                 row_sum[h] = row_sum[h] * corr + vk_g_exp_sum(sc, new_max, np);
-                rescale_accumulate(acc + h * hd, corr, sc, vb, kv_stride, np, hd);
+                rescale_accumulate(acc + h * hd, corr, sc, vb, vs, np, hd);
             }
         }
         for (int64_t h = 0; h < group; h++) {

@@ -28,14 +28,19 @@ public final class LlamaModel: CausalLanguageModel {
         if vk_num_threads() <= 0 { vk_init(0) }
     }
 
+    /// fp32 K/V for fp32 checkpoints (exact references), fp16 otherwise, like llama.cpp's default and
+    /// vLLM's "auto" (the model's 16-bit dtype): half the memory per block and half the bytes that
+    /// attention reads, at a rounding far below that of 16-bit or quantized weights.
+    var kvCacheDType: vk_dtype { weights.layers.first?.q.dtype == VK_F32 ? VK_F32 : VK_F16 }
+
     public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
-        2 * config.numLayers * blockSize * config.kvDim * MemoryLayout<Float>.stride
+        2 * config.numLayers * blockSize * config.kvDim * PagedKVCache.elementBytes(kvCacheDType)
     }
 
     public func allocateKVCache(numBlocks: Int, blockSize: Int) throws {
         cache = nil  // free the old one first so peak memory is one cache
         cache = try PagedKVCache(numLayers: config.numLayers, numBlocks: numBlocks, blockSize: blockSize,
-                                 kvDim: config.kvDim)
+                                 kvDim: config.kvDim, dtype: kvCacheDType)
     }
 
     public func forward(_ batch: ForwardBatch, logits: UnsafeMutableBufferPointer<Float>) throws {
@@ -93,8 +98,8 @@ public final class LlamaModel: CausalLanguageModel {
         vk_rope(s.k, Int64(rows), Int64(config.numKVHeads), headDim, rotary, positions, inverseFrequencies.pointer, neox)
         let keys = cache.keys(layer: index)
         let values = cache.values(layer: index)
-        vk_kv_store(keys, values, s.k, s.v, slots, Int64(rows), Int64(config.kvDim))
-        vk_paged_attention(s.attention, s.q, keys, values, Int64(config.numHeads), Int64(config.numKVHeads),
+        vk_kv_store(keys, values, cache.dtype, s.k, s.v, slots, Int64(rows), Int64(config.kvDim))
+        vk_paged_attention(s.attention, s.q, keys, values, cache.dtype, Int64(config.numHeads), Int64(config.numKVHeads),
                            headDim, 1 / Float(config.headDim).squareRoot(), &meta)
         layer.o.apply(s.attention, rows: rows, into: s.projected)
         vk_add(s.residual, s.projected, Int64(rows) * hidden)

@@ -18,14 +18,17 @@ final class KernelsAttentionTests: XCTestCase {
                     Seq(seqLen: 25, qLen: 25), Seq(seqLen: 50, qLen: 1), Seq(seqLen: 70, qLen: 40)]
         forEachISA { isa in
             for (blockSize, headDim, heads, kvHeads) in [(16, 64, 8, 4), (4, 8, 8, 4), (16, 80, 6, 1), (4, 128, 4, 4)] {
-                check(isa: isa, seqs: seqs, blockSize: blockSize, headDim: headDim, heads: heads, kvHeads: kvHeads,
-                      rng: &rng)
+                for cacheType in [VK_F32, VK_F16] {
+                    check(isa: isa, seqs: seqs, blockSize: blockSize, headDim: headDim, heads: heads, kvHeads: kvHeads,
+                          cacheType: cacheType, rng: &rng)
+                }
             }
         }
     }
 
+    /// An fp16 cache must give naive attention over K and V rounded to fp16.
     private func check(isa: KernelISA, seqs: [Seq], blockSize: Int, headDim: Int, heads: Int, kvHeads: Int,
-                       rng: inout TestRNG) {
+                       cacheType: vk_dtype, rng: inout TestRNG) {
         let kvDim = kvHeads * headDim
         let maxBlocks = seqs.map { ($0.seqLen + blockSize - 1) / blockSize }.max()!
         let numBlocks = seqs.count * maxBlocks + 7
@@ -40,8 +43,10 @@ final class KernelsAttentionTests: XCTestCase {
                 next += 1
             }
         }
+        // An fp16 cache uses the first half of each buffer's bytes.
         let kCache = AlignedFloatBuffer(count: numBlocks * blockSize * kvDim)
         let vCache = AlignedFloatBuffer(count: numBlocks * blockSize * kvDim)
+        let rounded: (Float) -> Float = { cacheType == VK_F16 ? vk_f16_to_f32(vk_f32_to_f16($0)) : $0 }
         var keys: [[Float]] = [], values: [[Float]] = []
         var queryStart: [Int32] = [0]
         var q: [Float] = []
@@ -53,7 +58,7 @@ final class KernelsAttentionTests: XCTestCase {
             // Earlier steps' tokens go in first; this step's rows follow in the batch.
             let history = seq.seqLen - seq.qLen
             let slots = (0..<history).map(slot)
-            vk_kv_store(kCache.pointer, vCache.pointer, keys[s], values[s], slots, Int64(history), Int64(kvDim))
+            vk_kv_store(kCache.pointer, vCache.pointer, cacheType, keys[s], values[s], slots, Int64(history), Int64(kvDim))
             for pos in history..<seq.seqLen {
                 stepSlots.append(slot(pos))
                 stepK += keys[s][(pos * kvDim)..<((pos + 1) * kvDim)]
@@ -64,10 +69,10 @@ final class KernelsAttentionTests: XCTestCase {
         }
         // A padding row with slot -1 must not be written anywhere.
         let before = kCache.toArray()
-        vk_kv_store(kCache.pointer, vCache.pointer, [Float](repeating: 1e9, count: kvDim),
+        vk_kv_store(kCache.pointer, vCache.pointer, cacheType, [Float](repeating: 1e9, count: kvDim),
                     [Float](repeating: 1e9, count: kvDim), [-1], 1, Int64(kvDim))
         XCTAssertEqual(kCache.toArray(), before, "slot -1 must be skipped")
-        vk_kv_store(kCache.pointer, vCache.pointer, stepK, stepV, stepSlots, Int64(stepSlots.count), Int64(kvDim))
+        vk_kv_store(kCache.pointer, vCache.pointer, cacheType, stepK, stepV, stepSlots, Int64(stepSlots.count), Int64(kvDim))
 
         let totalRows = Int(queryStart.last!)
         var out = [Float](repeating: .nan, count: totalRows * heads * headDim)
@@ -79,7 +84,7 @@ final class KernelsAttentionTests: XCTestCase {
                     var meta = vk_attn_meta(num_seqs: Int32(seqs.count), query_start: qs.baseAddress,
                                             seq_lens: sl.baseAddress, block_tables: bt.baseAddress,
                                             max_blocks_per_seq: Int32(maxBlocks), block_size: Int32(blockSize))
-                    vk_paged_attention(&out, q, kCache.pointer, vCache.pointer, Int64(heads), Int64(kvHeads),
+                    vk_paged_attention(&out, q, kCache.pointer, vCache.pointer, cacheType, Int64(heads), Int64(kvHeads),
                                        Int64(headDim), scale, &meta)
                 }
             }
@@ -96,7 +101,7 @@ final class KernelsAttentionTests: XCTestCase {
                     let qv = q[((row * heads + h) * headDim)..<((row * heads + h + 1) * headDim)]
                     let scores = (0..<visible).map { p -> Double in
                         var d = 0.0
-                        for t in 0..<headDim { d += Double(qv[qv.startIndex + t]) * Double(keys[s][p * kvDim + g * headDim + t]) }
+                        for t in 0..<headDim { d += Double(qv[qv.startIndex + t]) * Double(rounded(keys[s][p * kvDim + g * headDim + t])) }
                         return d * Double(scale)
                     }
                     let mx = scores.max()!
@@ -104,12 +109,12 @@ final class KernelsAttentionTests: XCTestCase {
                     let total = e.reduce(0, +)
                     for t in 0..<headDim {
                         var acc = 0.0
-                        for p in 0..<visible { acc += e[p] * Double(values[s][p * kvDim + g * headDim + t]) }
+                        for p in 0..<visible { acc += e[p] * Double(rounded(values[s][p * kvDim + g * headDim + t])) }
                         want[(row * heads + h) * headDim + t] = Float(acc / total)
                     }
                 }
             }
         }
-        assertClose(out, want, abs: 2e-5, "\(isa) attention bs=\(blockSize) hd=\(headDim) h=\(heads)/\(kvHeads)")
+        assertClose(out, want, abs: 2e-5, "\(isa) \(dtypeName(cacheType)) cache attention bs=\(blockSize) hd=\(headDim) h=\(heads)/\(kvHeads)")
     }
 }

@@ -100,9 +100,11 @@ void vk_softmax(float *x, int64_t n);
 void vk_embed(float *out, const void *table, vk_dtype dtype, int64_t dim, const int32_t *ids, int64_t n);
 
 // Paged KV cache of one layer: k_cache and v_cache are [num_blocks][block_size][n_kv_heads][head_dim]
-// fp32. A token's slot is block_id * block_size + offset_in_block.
+// of cache_dtype, VK_F32 or VK_F16 (half the memory and bandwidth; values rounded to nearest even).
+// A token's slot is block_id * block_size + offset_in_block.
 // Writes k[t], v[t] (each n_kv_heads*head_dim floats) into slot slot_mapping[t]; slot < 0 skips.
-void vk_kv_store(float *k_cache, float *v_cache, const float *k, const float *v,
+// Any other cache_dtype writes nothing.
+void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float *k, const float *v,
                  const int32_t *slot_mapping, int64_t num_tokens, int64_t kv_dim);
 
 typedef struct {
@@ -119,8 +121,8 @@ typedef struct {
 // positions 0 ... seq_len - q_len + i. GQA: query head h reads kv head h / (n_heads / n_kv_heads).
 // q, out: [T][n_heads][head_dim] (must not alias).  scale: usually 1/sqrt(head_dim). Any head_dim.
 // Online softmax over one KV block at a time; a row that sees no position gets zeros. Does
-// nothing when n_heads is not a multiple of n_kv_heads.
-void vk_paged_attention(float *out, const float *q, const float *k_cache, const float *v_cache,
+// nothing when n_heads is not a multiple of n_kv_heads or cache_dtype is neither VK_F32 nor VK_F16.
+void vk_paged_attention(float *out, const float *q, const void *k_cache, const void *v_cache, vk_dtype cache_dtype,
                         int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
                         const vk_attn_meta *meta);
 
