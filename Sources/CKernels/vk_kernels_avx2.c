@@ -404,9 +404,11 @@ AVX2_INLINE void widen_block16(const uint8_t *row, int64_t b, const int wt, __m2
         return;
     }
     const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
-    const __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0F);
-    *lo = _mm256_cvtepu8_epi16(_mm_and_si128(raw, mask));
-    *hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+    // Byte i holds values i (low nibble) and i + 16 (high nibble); widened to a 16-bit lane with a
+    // zero upper byte, the high nibble is just the lane shifted right by 4.
+    const __m256i both = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+    *lo = _mm256_and_si256(both, _mm256_set1_epi16(0x0F));
+    *hi = _mm256_srli_epi16(both, 4);
     if (wt == VK_Q4_0) {
         *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(8));
         *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(8));
@@ -446,20 +448,28 @@ AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const 
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(pf + b * 4 * block_bytes(wt), 4 * block_bytes(wt));
         __m256i p[4];
-        float d[4], mn[4];
         for (int r = 0; r < 4; r++) {
-            const uint8_t *row = w + r * rb;
             __m256i lo, hi;
-            widen_block16(row, b, wt, &lo, &hi);
+            widen_block16(w + r * rb, b, wt, &lo, &hi);
             p[r] = block_dot16(lo, hi, xa + b);
-            d[r] = block_scale(row, b, wt);
-            mn[r] = wt == VK_Q4_1 ? block_min(row, b) : 0.0f;
         }
         const __m256i u = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
         const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
-        const __m128 scale = _mm_mul_ps(_mm_loadu_ps(d), _mm_set1_ps(xa[b].s));
-        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sum), scale, acc);
-        if (wt == VK_Q4_1) acc = _mm_fmadd_ps(_mm_loadu_ps(mn), _mm_set1_ps(xa[b].xs), acc);
+        __m128 d, mn = _mm_setzero_ps();
+        if (wt == VK_Q4_1) {
+            // The four rows' (d, m) half pairs, widened at once and split into d and m lanes.
+            int32_t h[4];
+            for (int r = 0; r < 4; r++) memcpy(&h[r], (const vk_block_q4_1 *)(w + r * rb) + b, sizeof(int32_t));
+            const __m256 dm = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)),
+                                                       _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+            d = _mm256_castps256_ps128(dm);
+            mn = _mm256_extractf128_ps(dm, 1);
+        } else {
+            d = _mm_setr_ps(block_scale(w, b, wt), block_scale(w + rb, b, wt), block_scale(w + 2 * rb, b, wt),
+                            block_scale(w + 3 * rb, b, wt));
+        }
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sum), _mm_mul_ps(d, _mm_set1_ps(xa[b].s)), acc);
+        if (wt == VK_Q4_1) acc = _mm_fmadd_ps(mn, _mm_set1_ps(xa[b].xs), acc);
     }
     _mm_storeu_ps(y, acc);
 }
