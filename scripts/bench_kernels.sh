@@ -2,7 +2,8 @@
 # Kernel micro-benchmark: matmul throughput at the Qwen2.5-0.5B / SmolLM2-135M shapes, plus a
 # matmul-only estimate of a whole forward pass (distinct weights per layer, so decode reads DRAM).
 # Usage: scripts/bench_kernels.sh [threads] [dtype ...]      (dtypes: f32 f16 bf16 q8_0 q4_0 q4_1)
-# VK_BENCH_MICRO=1: per-call best/median timings of single matmuls (robust on a busy machine).
+# VK_BENCH_MICRO=1: per-call best/median timings of single matmuls (robust on a busy machine); VK_BENCH_MICRO_M
+# sets the rows of the batched calls (default 64).
 # VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts. VK_BENCH_CFLAGS: extra compiler flags
 # (e.g. -DVK_QUANT_PANEL_MIN_M=16 to try another gemv/panel crossover).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
@@ -156,15 +157,17 @@ static void run_micro(vk_dtype t, const char *tname) {
     int64_t shapes[3][2] = {{896, 896}, {4864, 896}, {896, 4864}};
     for (int s = 0; s < 3; s++) {
         int64_t sn = shapes[s][0], sk = shapes[s][1];
+        // 64 rows by default (VK_BENCH_MICRO_M overrides): short enough to dodge preemption.
+        const int64_t mm = getenv("VK_BENCH_MICRO_M") ? atoll(getenv("VK_BENCH_MICRO_M")) : 64;
         double best = 1e9;
-        for (int r = 0; r < 7; r++) {
+        for (int r = 0; r < 21; r++) {
             double a = wall();
-            vk_matmul(y, x, 64, sk, w[r % MATS], t, sn); // 64 rows: short enough to dodge preemption
+            vk_matmul(y, x, mm, sk, w[r % MATS], t, sn);
             double dt = wall() - a;
             best = dt < best ? dt : best;
         }
-        printf("%-5s prefill m=64 n=%lld k=%lld: best %.1f GFLOP/s\n", tname, (long long)sn, (long long)sk,
-               2.0 * 64 * sn * sk / best * 1e-9);
+        printf("%-5s m=%lld n=%lld k=%lld: best %.1f GFLOP/s\n", tname, (long long)mm, (long long)sn, (long long)sk,
+               2.0 * mm * sn * sk / best * 1e-9);
     }
     for (int i = 0; i < MATS; i++) free(w[i]);
     free(x);
