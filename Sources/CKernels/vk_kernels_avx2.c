@@ -474,12 +474,13 @@ AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const 
     _mm_storeu_ps(y, acc);
 }
 
-// MX activation rows (lanes) against weight row j; scales holds, per block, the rows' s then xs
-// (mpad floats each, see gemv_q16_t).
+// MX activation rows (lanes) against weight row j over blocks [b0, b1), continuing from acc. The
+// last chunk (park == NULL) writes the MX results to y; earlier ones park the accumulator.
+// scales holds, per block, the rows' s then xs (mpad floats each, see gemv_q16_t).
 AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t mpad,
-                           int64_t nb, const uint8_t *row, int64_t j, const uint8_t *pf, const int wt, const int MX) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
+                           int64_t nb, int64_t b0, int64_t b1, __m256 acc, __m256 *park, const uint8_t *row, int64_t j,
+                           const uint8_t *pf, const int wt, const int MX) {
+    for (int64_t b = b0; b < b1; b++) {
         if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
         __m256i lo, hi;
         widen_block16(row, b, wt, &lo, &hi);
@@ -490,10 +491,20 @@ AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, const
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8_epi32(p)), scale, acc);
         if (wt == VK_Q4_1) acc = _mm256_fmadd_ps(_mm256_set1_ps(block_min(row, b)), _mm256_loadu_ps(sb + mpad), acc);
     }
+    if (park) {
+        *park = acc;
+        return;
+    }
     float out[8];
     _mm256_storeu_ps(out, acc);
     for (int i = 0; i < MX; i++) y[i * ldy + j] = out[i];
 }
+
+// Blocks per k-chunk of the batched gemv when k is long (the down projection): a group's 8
+// activation rows (16 blocks of 72 B each) and a tile of weight rows then stay in L1 together.
+// Accumulators are parked between chunks, so every pair still sums its blocks in order: results
+// do not depend on the chunking.
+#define VK_Q16_CHUNK_BLOCKS 16
 
 // scales: per block, the m rows' s then their xs, each padded to mpad = m rounded up to 8.
 AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m, int64_t k,
@@ -505,27 +516,35 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, cons
         for (; j + 4 <= n1; j += 4)
             q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, w + (size_t)(j + ahead) * rb, wt);
     }
-    // A tile of weight rows (~8 KB) is reused from L1 by every group of 8 activation rows, and each
-    // group's activation blocks stay in L1 across the tile.
-    const int64_t tile = weight_tile_rows(rb);
+    // A tile of weight rows (~8 KB per chunk) is reused from L1 by every group of 8 activation rows,
+    // and each group's activation blocks stay in L1 across the tile.
+    const int64_t cb = nb > 2 * VK_Q16_CHUNK_BLOCKS ? VK_Q16_CHUNK_BLOCKS : nb;
+    const int64_t tile = weight_tile_rows((size_t)(cb * block_bytes(wt)));
+    __m256 *parked = cb < nb ? vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(((m + 7) / 8) * tile) * sizeof(__m256)) : NULL;
     for (int64_t t0 = j; t0 < n1; t0 += tile) {
         const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
-        for (int64_t i0 = 0; i0 < m; i0 += 8) {
-            const vk_block_q16a *xi = xa + i0 * nb;
-            const float *si = scales + i0;
-            float *yi = y + i0 * ldy;
-            for (int64_t jj = t0; jj < t1; jj++) {
-                const uint8_t *row = w + (size_t)jj * rb;
-                const uint8_t *p = i0 == 0 ? w + (size_t)(jj + ahead) * rb : NULL;
-                switch (m - i0 < 8 ? m - i0 : 8) {
-                case 1: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 1); break;
-                case 2: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 2); break;
-                case 3: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 3); break;
-                case 4: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 4); break;
-                case 5: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 5); break;
-                case 6: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 6); break;
-                case 7: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 7); break;
-                default: q16_multi(yi, ldy, xi, si, mpad, nb, row, jj, p, wt, 8); break;
+        for (int64_t b0 = 0; b0 < nb; b0 += cb) {
+            const int64_t b1 = b0 + cb < nb ? b0 + cb : nb;
+            for (int64_t i0 = 0; i0 < m; i0 += 8) {
+                const vk_block_q16a *xi = xa + i0 * nb;
+                const float *si = scales + i0;
+                float *yi = y + i0 * ldy;
+                for (int64_t jj = t0; jj < t1; jj++) {
+                    const uint8_t *row = w + (size_t)jj * rb;
+                    const uint8_t *p = i0 == 0 ? w + (size_t)(jj + ahead) * rb : NULL;
+                    __m256 *slot = parked ? parked + (i0 / 8) * tile + (jj - t0) : NULL;
+                    const __m256 acc = b0 == 0 ? _mm256_setzero_ps() : *slot;
+                    __m256 *park = b1 < nb ? slot : NULL;
+                    switch (m - i0 < 8 ? m - i0 : 8) {
+                    case 1: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 1); break;
+                    case 2: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 2); break;
+                    case 3: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 3); break;
+                    case 4: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 4); break;
+                    case 5: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 5); break;
+                    case 6: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 6); break;
+                    case 7: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 7); break;
+                    default: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 8); break;
+                    }
                 }
             }
         }

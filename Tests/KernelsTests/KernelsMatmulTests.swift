@@ -4,9 +4,10 @@ import XCTest
 
 final class KernelsMatmulTests: XCTestCase {
     /// (m, k, n) covering decode, few-row and packed-panel paths, odd n (row-group and panel
-    /// tails), k past one 256-wide k-block, and sizes big enough to use several threads.
+    /// tails), k past one 256-wide k-block, k in several chunks of the batched quantized gemv
+    /// (1280), and sizes big enough to use several threads.
     static let quantShapes = [(1, 64, 19), (1, 896, 64), (3, 96, 53), (7, 128, 9), (8, 64, 5), (37, 320, 200),
-                              (37, 64, 19), (12, 512, 70), (5, 64, 11), (70, 96, 40), (300, 64, 24)]
+                              (37, 64, 19), (12, 512, 70), (5, 64, 11), (70, 96, 40), (300, 64, 24), (20, 1280, 37)]
     static let floatShapes = quantShapes + [(1, 37, 7), (3, 172, 64), (37, 300, 21), (2, 8, 3), (13, 9, 17)]
 
     func testMatmulEveryDTypeAndISA() {
@@ -65,8 +66,9 @@ final class KernelsMatmulTests: XCTestCase {
     func testGemvRowsBitIdenticalAcrossBatchSizes() {
         CPUKernels.initialize(threads: 2)
         var rng = TestRNG(seed: 11)
-        // Odd n exercises the single-weight-row tails; k = 300 (float only) the columns past the last 8.
-        for (k, n) in [(320, 71), (300, 37)] {
+        // Odd n exercises the single-weight-row tails; k = 300 (float only) the columns past the last 8;
+        // k = 1280 (40 blocks) the k-chunks of the batched quantized gemv.
+        for (k, n) in [(320, 71), (300, 37), (1280, 21)] {
             let x = rng.floats(100 * k)
             for dtype in allDTypes where k % 32 == 0 || !quantizedDTypes.contains(dtype) {
                 let blob = encodeRows(rng.floats(n * k, scale: 0.5), rows: n, k: k, dtype: dtype)
