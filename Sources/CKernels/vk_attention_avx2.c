@@ -1,0 +1,281 @@
+// AVX2 paged attention: per-row online softmax for decode, query tiles for prefill (see
+// vk_paged_attention in vk_attention.c for the contract and the job split).
+#include "vk_avx2.h"
+#if VK_X86
+
+// Eight dot products q . k[p] (p < 8, rows `stride` floats apart) at once: the eight accumulators
+// are reduced together with a transpose-and-add, instead of eight horizontal sums.
+AVX2_INLINE __m256 dot8_positions(const float *q, const float *k, int64_t stride, int64_t hd) {
+    __m256 a[8];
+    for (int p = 0; p < 8; p++) a[p] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + d);
+        for (int p = 0; p < 8; p++) a[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + p * stride + d), a[p]);
+    }
+    __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+}
+
+AVX2_INLINE float dot_one(const float *q, const float *k, int64_t hd) {
+    __m256 a = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
+    return hsum_ps(a);
+}
+
+// acc[0..8 NV) = acc * corr + sum_p w[p] * v[p], held in NV registers across positions (NV must be
+// a compile-time constant: with a run-time count the compiler keeps the array on the stack and
+// every FMA waits on a store-to-load round trip).
+AVX2_INLINE void rescale_accumulate_n(float *acc, __m256 cv, const float *w, const float *v, int64_t stride,
+                                      int64_t np, const int NV) {
+    __m256 r[8];
+    for (int t = 0; t < NV; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + 8 * t), cv);
+    for (int64_t p = 0; p < np; p++) {
+        const __m256 wp = _mm256_set1_ps(w[p]);
+        const float *vp = v + p * stride;
+        for (int t = 0; t < NV; t++) r[t] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * t), r[t]);
+    }
+    for (int t = 0; t < NV; t++) _mm256_storeu_ps(acc + 8 * t, r[t]);
+}
+
+// acc[0..hd) = acc * corr + sum_p w[p] * v[p], 64 dims at a time.
+AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, const float *v, int64_t stride,
+                                    int64_t np, int64_t hd) {
+    const __m256 cv = _mm256_set1_ps(corr);
+    int64_t d0 = 0;
+    for (; d0 + 64 <= hd; d0 += 64) rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 8);
+    switch ((hd - d0) / 8) {
+    case 0: break;
+    case 1: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 1); break;
+    case 2: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 2); break;
+    case 3: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 3); break;
+    case 4: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 4); break;
+    case 5: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 5); break;
+    case 6: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 6); break;
+    default: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 7); break;
+    }
+}
+
+// head_dim is a multiple of 8 here; F16C widens 8 halves at a time.
+AVX2_INLINE void widen_f16(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+}
+
+// Same contract and online softmax as vk_g_attend, with vector dot products and the output
+// accumulator kept in registers over a block's positions. head_dim must be a multiple of 8.
+AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
+    const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
+    const int64_t group = job->n_heads / job->n_kv_heads;
+    float *scores = job->scratch;     // [group][bs]
+    float *acc = scores + group * bs; // [group][hd]
+    float *row_max = acc + group * hd;
+    float *row_sum = row_max + group;
+    float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
+    for (int64_t row = job->row0; row < job->row1; row++) {
+        const int64_t ctx = job->ctx0 + (row - job->row0);
+        for (int64_t h = 0; h < group; h++) {
+            row_max[h] = -INFINITY;
+            row_sum[h] = 0.0f;
+        }
+        memset(acc, 0, (size_t)(group * hd) * sizeof(float));
+        for (int64_t b = 0; b * bs < ctx; b++) {
+            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            int64_t ks, vs;
+            const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, widen_f16);
+            const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, widen_f16);
+            for (int64_t h = 0; h < group; h++) {
+                const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
+                float *sc = scores + h * bs;
+                int64_t p = 0;
+                __m256 vmax = _mm256_set1_ps(-INFINITY);
+                const __m256 scale = _mm256_set1_ps(job->scale);
+                for (; p + 8 <= np; p += 8) {
+                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kb + p * ks, ks, hd), scale);
+                    _mm256_storeu_ps(sc + p, s8);
+                    vmax = _mm256_max_ps(vmax, s8);
+                }
+                __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+                m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+                m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+                float bmax = _mm_cvtss_f32(m4);
+                for (; p < np; p++) {
+                    sc[p] = dot_one(qh, kb + p * ks, hd) * job->scale;
+                    bmax = sc[p] > bmax ? sc[p] : bmax;
+                }
+                const float new_max = bmax > row_max[h] ? bmax : row_max[h];
+                const float corr = row_max[h] == -INFINITY ? 0.0f : vk_expf_fast(row_max[h] - new_max);
+                row_max[h] = new_max;
+                row_sum[h] = row_sum[h] * corr + vk_g_exp_sum(sc, new_max, np);
+                rescale_accumulate(acc + h * hd, corr, sc, vb, vs, np, hd);
+            }
+        }
+        for (int64_t h = 0; h < group; h++) {
+            float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
+            const float inv = row_sum[h] > 0.0f ? 1.0f / row_sum[h] : 0.0f;
+            for (int64_t d = 0; d < hd; d++) oh[d] = acc[h * hd + d] * inv;
+        }
+    }
+}
+
+// ---- prefill attention: query tiles ----------------------------------------------------------
+// A prefill job holds up to 16 rows x `group` heads of queries on one kv head. Per block of 16
+// positions, K is transposed once to [head_dim][16]; then each tile of 6 queries gets its 6 x 16
+// scores from registers (6 broadcasts and 2 loads feed 12 FMAs, like the GEMM micro-kernel), and
+// V accumulates into 6 queries x 16 dims at a time. Same online softmax as attend_avx2, per query.
+#define VK_AT_BS 16    // block size this path serves (the default)
+#define VK_AT_MIN_Q 12 // queries per job from which transposing K pays off (decode stays on attend_avx2)
+
+AVX2_INLINE void tile_scores(float *s, const float *const *q, const float *kt, int64_t hd, float scale, const int MQ) {
+    __m256 c[6][2];
+    for (int i = 0; i < MQ; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d++) {
+        const __m256 b0 = _mm256_loadu_ps(kt + d * VK_AT_BS), b1 = _mm256_loadu_ps(kt + d * VK_AT_BS + 8);
+        for (int i = 0; i < MQ; i++) {
+            const __m256 a = _mm256_broadcast_ss(q[i] + d);
+            c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+        }
+    }
+    const __m256 sv = _mm256_set1_ps(scale);
+    for (int i = 0; i < MQ; i++) {
+        _mm256_storeu_ps(s + i * VK_AT_BS, _mm256_mul_ps(c[i][0], sv));
+        _mm256_storeu_ps(s + i * VK_AT_BS + 8, _mm256_mul_ps(c[i][1], sv));
+    }
+}
+
+// acc[i][:] = acc[i][:] * corr[i] + sum_{p < np} w[i][p] * v[p][:], 16 dims at a time.
+AVX2_INLINE void tile_accumulate(float *const *acc, const float *corr, const float *w, const float *v, int64_t vs,
+                                 int64_t np, int64_t hd, const int MQ) {
+    for (int64_t d0 = 0; d0 < hd; d0 += 16) {
+        __m256 c[6][2];
+        for (int i = 0; i < MQ; i++) {
+            const __m256 cv = _mm256_set1_ps(corr[i]);
+            c[i][0] = _mm256_mul_ps(_mm256_loadu_ps(acc[i] + d0), cv);
+            c[i][1] = _mm256_mul_ps(_mm256_loadu_ps(acc[i] + d0 + 8), cv);
+        }
+        for (int64_t p = 0; p < np; p++) {
+            const __m256 v0 = _mm256_loadu_ps(v + p * vs + d0), v1 = _mm256_loadu_ps(v + p * vs + d0 + 8);
+            for (int i = 0; i < MQ; i++) {
+                const __m256 a = _mm256_broadcast_ss(w + i * VK_AT_BS + p);
+                c[i][0] = _mm256_fmadd_ps(a, v0, c[i][0]);
+                c[i][1] = _mm256_fmadd_ps(a, v1, c[i][1]);
+            }
+        }
+        for (int i = 0; i < MQ; i++) {
+            _mm256_storeu_ps(acc[i] + d0, c[i][0]);
+            _mm256_storeu_ps(acc[i] + d0 + 8, c[i][1]);
+        }
+    }
+}
+
+AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
+    const int64_t hd = job->head_dim, g = job->kv_head, group = job->n_heads / job->n_kv_heads;
+    const int64_t rows = job->row1 - job->row0, nq = rows * group, max_ctx = job->ctx0 + rows - 1;
+    // Per query: scores/weights [16], acc [hd], max, sum, correction; then K^T and widened K/V.
+    // K^T first: 64-byte aligned for transpose8_store (every buffer before a per-query scalar is a
+    // multiple of 16 floats).
+    float *scr = vk_scratch(VK_SCRATCH_PRIVATE2,
+                            (size_t)(nq * (VK_AT_BS + hd + 3) + 3 * VK_AT_BS * hd) * sizeof(float));
+    float *kt = scr, *k_wide = kt + VK_AT_BS * hd, *v_wide = k_wide + VK_AT_BS * hd, *w = v_wide + VK_AT_BS * hd;
+    float *acc = w + nq * VK_AT_BS, *row_max = acc + nq * hd, *row_sum = row_max + nq, *corr = row_sum + nq;
+    const float *q[6];
+    float *accp[6];
+    for (int64_t i = 0; i < nq; i++) {
+        row_max[i] = -INFINITY;
+        row_sum[i] = 0.0f;
+    }
+    memset(acc, 0, (size_t)(nq * hd) * sizeof(float));
+    for (int64_t b = 0; b * VK_AT_BS < max_ctx; b++) {
+        const int64_t np = max_ctx - b * VK_AT_BS < VK_AT_BS ? max_ctx - b * VK_AT_BS : VK_AT_BS;
+        int64_t ks, vs;
+        const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, widen_f16);
+        const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, widen_f16);
+        if (np == VK_AT_BS) {
+            for (int64_t d0 = 0; d0 < hd; d0 += 8) {
+                transpose8_store(kb + d0, ks, kt + d0 * VK_AT_BS, VK_AT_BS);
+                transpose8_store(kb + 8 * ks + d0, ks, kt + d0 * VK_AT_BS + 8, VK_AT_BS);
+            }
+        } else {
+            for (int64_t d = 0; d < hd; d++)
+                for (int64_t p = 0; p < VK_AT_BS; p++) kt[d * VK_AT_BS + p] = p < np ? kb[p * ks + d] : 0.0f;
+        }
+        for (int64_t i0 = 0; i0 < nq; i0 += 6) {
+            const int mq = (int)(nq - i0 < 6 ? nq - i0 : 6);
+            for (int i = 0; i < mq; i++) {
+                const int64_t qi = i0 + i, row = job->row0 + qi / group, h = qi % group;
+                q[i] = job->q + (row * job->n_heads + g * group + h) * hd;
+            }
+            switch (mq) {
+            case 1: tile_scores(w + i0 * VK_AT_BS, q, kt, hd, job->scale, 1); break;
+            case 2: tile_scores(w + i0 * VK_AT_BS, q, kt, hd, job->scale, 2); break;
+            case 3: tile_scores(w + i0 * VK_AT_BS, q, kt, hd, job->scale, 3); break;
+            case 4: tile_scores(w + i0 * VK_AT_BS, q, kt, hd, job->scale, 4); break;
+            case 5: tile_scores(w + i0 * VK_AT_BS, q, kt, hd, job->scale, 5); break;
+            default: tile_scores(w + i0 * VK_AT_BS, q, kt, hd, job->scale, 6); break;
+            }
+        }
+        // Online softmax per query over the positions it sees in this block (causal: fewer for
+        // earlier rows); unseen positions get weight 0.
+        for (int64_t qi = 0; qi < nq; qi++) {
+            float *wq = w + qi * VK_AT_BS;
+            const int64_t ctx = job->ctx0 + qi / group, seen = ctx - b * VK_AT_BS;
+            const int64_t nv = seen <= 0 ? 0 : seen < np ? seen : np;
+            if (nv == 0) {
+                corr[qi] = 1.0f;
+                memset(wq, 0, VK_AT_BS * sizeof(float));
+                continue;
+            }
+            if (nv == VK_AT_BS) { // a full block: the common case, in vectors
+                const __m256 s0 = _mm256_loadu_ps(wq), s1 = _mm256_loadu_ps(wq + 8);
+                __m256 mx = _mm256_max_ps(s0, s1);
+                mx = _mm256_max_ps(mx, _mm256_permute2f128_ps(mx, mx, 1));
+                mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0x4e));
+                mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0xb1));
+                const float bmax = _mm256_cvtss_f32(mx);
+                const float new_max = bmax > row_max[qi] ? bmax : row_max[qi];
+                corr[qi] = row_max[qi] == -INFINITY ? 0.0f : vk_expf_fast(row_max[qi] - new_max);
+                row_max[qi] = new_max;
+                const __m256 shift = _mm256_set1_ps(new_max);
+                const __m256 e0 = exp8_fast(_mm256_sub_ps(s0, shift)), e1 = exp8_fast(_mm256_sub_ps(s1, shift));
+                _mm256_storeu_ps(wq, e0);
+                _mm256_storeu_ps(wq + 8, e1);
+                row_sum[qi] = row_sum[qi] * corr[qi] + hsum_ps(_mm256_add_ps(e0, e1));
+                continue;
+            }
+            float bmax = wq[0];
+            for (int64_t p = 1; p < nv; p++) bmax = wq[p] > bmax ? wq[p] : bmax;
+            const float new_max = bmax > row_max[qi] ? bmax : row_max[qi];
+            corr[qi] = row_max[qi] == -INFINITY ? 0.0f : vk_expf_fast(row_max[qi] - new_max);
+            row_max[qi] = new_max;
+            row_sum[qi] = row_sum[qi] * corr[qi] + vk_g_exp_sum(wq, new_max, nv);
+            for (int64_t p = nv; p < VK_AT_BS; p++) wq[p] = 0.0f;
+        }
+        for (int64_t i0 = 0; i0 < nq; i0 += 6) {
+            const int mq = (int)(nq - i0 < 6 ? nq - i0 : 6);
+            for (int i = 0; i < mq; i++) accp[i] = acc + (i0 + i) * hd;
+            const float *wi = w + i0 * VK_AT_BS, *ci = corr + i0;
+            switch (mq) {
+            case 1: tile_accumulate(accp, ci, wi, vb, vs, np, hd, 1); break;
+            case 2: tile_accumulate(accp, ci, wi, vb, vs, np, hd, 2); break;
+            case 3: tile_accumulate(accp, ci, wi, vb, vs, np, hd, 3); break;
+            case 4: tile_accumulate(accp, ci, wi, vb, vs, np, hd, 4); break;
+            case 5: tile_accumulate(accp, ci, wi, vb, vs, np, hd, 5); break;
+            default: tile_accumulate(accp, ci, wi, vb, vs, np, hd, 6); break;
+            }
+        }
+    }
+    for (int64_t qi = 0; qi < nq; qi++) {
+        const int64_t row = job->row0 + qi / group, h = qi % group;
+        float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
+        const float inv = row_sum[qi] > 0.0f ? 1.0f / row_sum[qi] : 0.0f;
+        for (int64_t d = 0; d < hd; d++) oh[d] = acc[qi * hd + d] * inv;
+    }
+}
+
+VK_TARGET_AVX2 void vk_avx2_attend(const vk_attn_job *job) {
+    const int64_t queries = (job->row1 - job->row0) * (job->n_heads / job->n_kv_heads);
+    if (job->block_size == VK_AT_BS && job->head_dim % 16 == 0 && queries >= VK_AT_MIN_Q) attend_tiled(job);
+    else if (job->head_dim % 8 == 0) attend_avx2(job);
+    else vk_g_attend(job);
+}
+#endif
