@@ -73,16 +73,11 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
     float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
-        for (int64_t h = 0; h < group; h++) {
-            row_max[h] = -INFINITY;
-            row_sum[h] = 0.0f;
-        }
-        memset(acc, 0, (size_t)(group * hd) * sizeof(float));
+        vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
         for (int64_t b = 0; b * bs < ctx; b++) {
-            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            const float *kb, *vb;
             int64_t ks, vs;
-            const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, widen_f16);
-            const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, widen_f16);
+            const int64_t np = vk_g_kv_block(job, b, ctx, k_wide, v_wide, widen_f16, &kb, &ks, &vb, &vs);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs;
@@ -102,18 +97,12 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
                     sc[p] = dot_one(qh, kb + p * ks, hd) * job->scale;
                     bmax = sc[p] > bmax ? sc[p] : bmax;
                 }
-                const float new_max = bmax > row_max[h] ? bmax : row_max[h];
-                const float corr = row_max[h] == -INFINITY ? 0.0f : vk_expf_fast(row_max[h] - new_max);
-                row_max[h] = new_max;
-                row_sum[h] = row_sum[h] * corr + vk_g_exp_sum(sc, new_max, np);
+                const float corr = vk_g_softmax_fold(&row_max[h], &row_sum[h], bmax, sc, np);
                 rescale_accumulate(acc + h * hd, corr, sc, vb, vs, np, hd);
             }
         }
-        for (int64_t h = 0; h < group; h++) {
-            float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
-            const float inv = row_sum[h] > 0.0f ? 1.0f / row_sum[h] : 0.0f;
-            for (int64_t d = 0; d < hd; d++) oh[d] = acc[h * hd + d] * inv;
-        }
+        for (int64_t h = 0; h < group; h++)
+            vk_g_softmax_end(job->out + (row * job->n_heads + g * group + h) * hd, acc + h * hd, row_sum[h], hd);
     }
 }
 
@@ -180,16 +169,11 @@ AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
     float *acc = w + nq * VK_AT_BS, *row_max = acc + nq * hd, *row_sum = row_max + nq, *corr = row_sum + nq;
     const float *q[6];
     float *accp[6];
-    for (int64_t i = 0; i < nq; i++) {
-        row_max[i] = -INFINITY;
-        row_sum[i] = 0.0f;
-    }
-    memset(acc, 0, (size_t)(nq * hd) * sizeof(float));
+    vk_g_softmax_begin(row_max, row_sum, acc, nq, hd);
     for (int64_t b = 0; b * VK_AT_BS < max_ctx; b++) {
-        const int64_t np = max_ctx - b * VK_AT_BS < VK_AT_BS ? max_ctx - b * VK_AT_BS : VK_AT_BS;
+        const float *kb, *vb;
         int64_t ks, vs;
-        const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, widen_f16);
-        const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, widen_f16);
+        const int64_t np = vk_g_kv_block(job, b, max_ctx, k_wide, v_wide, widen_f16, &kb, &ks, &vb, &vs);
         if (np == VK_AT_BS) {
             for (int64_t d0 = 0; d0 < hd; d0 += 8) {
                 transpose8_store(kb + d0, ks, kt + d0 * VK_AT_BS, VK_AT_BS);
@@ -244,10 +228,7 @@ AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
             }
             float bmax = wq[0];
             for (int64_t p = 1; p < nv; p++) bmax = wq[p] > bmax ? wq[p] : bmax;
-            const float new_max = bmax > row_max[qi] ? bmax : row_max[qi];
-            corr[qi] = row_max[qi] == -INFINITY ? 0.0f : vk_expf_fast(row_max[qi] - new_max);
-            row_max[qi] = new_max;
-            row_sum[qi] = row_sum[qi] * corr[qi] + vk_g_exp_sum(wq, new_max, nv);
+            corr[qi] = vk_g_softmax_fold(&row_max[qi], &row_sum[qi], bmax, wq, nv);
             for (int64_t p = nv; p < VK_AT_BS; p++) wq[p] = 0.0f;
         }
         for (int64_t i0 = 0; i0 < nq; i0 += 6) {
@@ -266,9 +247,7 @@ AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
     }
     for (int64_t qi = 0; qi < nq; qi++) {
         const int64_t row = job->row0 + qi / group, h = qi % group;
-        float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
-        const float inv = row_sum[qi] > 0.0f ? 1.0f / row_sum[qi] : 0.0f;
-        for (int64_t d = 0; d < hd; d++) oh[d] = acc[qi * hd + d] * inv;
+        vk_g_softmax_end(job->out + (row * job->n_heads + g * group + h) * hd, acc + qi * hd, row_sum[qi], hd);
     }
 }
 

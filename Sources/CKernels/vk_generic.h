@@ -86,6 +86,42 @@ VK_INLINE void vk_g_widen_f16(float *dst, const uint16_t *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = vk_f16_to_f32(src[i]);
 }
 
+// Block b of the job's kv head for a query that sees ctx positions: returns how many it sees in
+// this block (np) and points kb / vb at their K and V rows (see vk_g_kv_rows).
+VK_INLINE int64_t vk_g_kv_block(const vk_attn_job *job, int64_t b, int64_t ctx, float *k_wide, float *v_wide,
+                                void (*widen)(float *, const uint16_t *, int64_t), const float **kb, int64_t *ks,
+                                const float **vb, int64_t *vs) {
+    const int64_t bs = job->block_size, np = ctx - b * bs < bs ? ctx - b * bs : bs;
+    *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, ks, widen);
+    *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, vs, widen);
+    return np;
+}
+
+// Online softmax over KV blocks, per query: running maximum and sum, and an output accumulator.
+VK_INLINE void vk_g_softmax_begin(float *row_max, float *row_sum, float *acc, int64_t queries, int64_t hd) {
+    for (int64_t i = 0; i < queries; i++) {
+        row_max[i] = -INFINITY;
+        row_sum[i] = 0.0f;
+    }
+    memset(acc, 0, (size_t)(queries * hd) * sizeof(float));
+}
+
+// Folds one block's scores s[0..np) (largest bmax) into a query's running maximum and sum; s
+// becomes exp(s - new maximum). Returns the factor the query's accumulator must be scaled by.
+VK_INLINE float vk_g_softmax_fold(float *row_max, float *row_sum, float bmax, float *s, int64_t np) {
+    const float new_max = bmax > *row_max ? bmax : *row_max;
+    const float corr = *row_max == -INFINITY ? 0.0f : vk_expf_fast(*row_max - new_max);
+    *row_max = new_max;
+    *row_sum = *row_sum * corr + vk_g_exp_sum(s, new_max, np);
+    return corr;
+}
+
+// out = acc / sum; a query that saw no position gets zeros.
+VK_INLINE void vk_g_softmax_end(float *out, const float *acc, float row_sum, int64_t hd) {
+    const float inv = row_sum > 0.0f ? 1.0f / row_sum : 0.0f;
+    for (int64_t d = 0; d < hd; d++) out[d] = acc[d] * inv;
+}
+
 // Online-softmax attention over paged KV blocks (one block of scores at a time), see vk_attn_job.
 VK_INLINE void vk_g_attend(const vk_attn_job *job) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
@@ -97,16 +133,11 @@ VK_INLINE void vk_g_attend(const vk_attn_job *job) {
     float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
-        for (int64_t h = 0; h < group; h++) {
-            row_max[h] = -INFINITY;
-            row_sum[h] = 0.0f;
-        }
-        memset(acc, 0, (size_t)(group * hd) * sizeof(float));
+        vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
         for (int64_t b = 0; b * bs < ctx; b++) {
-            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            const float *kb, *vb;
             int64_t ks, vs;
-            const float *kb = vk_g_kv_rows(job, job->k_cache, b, np, k_wide, &ks, vk_g_widen_f16);
-            const float *vb = vk_g_kv_rows(job, job->v_cache, b, np, v_wide, &vs, vk_g_widen_f16);
+            const int64_t np = vk_g_kv_block(job, b, ctx, k_wide, v_wide, vk_g_widen_f16, &kb, &ks, &vb, &vs);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs, *ah = acc + h * hd;
@@ -115,22 +146,12 @@ VK_INLINE void vk_g_attend(const vk_attn_job *job) {
                     sc[p] = vk_g_dot(qh, kb + p * ks, hd) * job->scale;
                     bmax = sc[p] > bmax ? sc[p] : bmax;
                 }
-                float new_max = bmax > row_max[h] ? bmax : row_max[h];
-                if (new_max != row_max[h] && row_max[h] != -INFINITY) {
-                    float corr = vk_expf_fast(row_max[h] - new_max);
-                    row_sum[h] *= corr;
-                    vk_g_scale(ah, corr, hd);
-                }
-                row_max[h] = new_max;
-                row_sum[h] += vk_g_exp_sum(sc, new_max, np);
+                vk_g_scale(ah, vk_g_softmax_fold(&row_max[h], &row_sum[h], bmax, sc, np), hd);
                 for (int64_t p = 0; p < np; p++) vk_g_axpy(ah, sc[p], vb + p * vs, hd);
             }
         }
-        for (int64_t h = 0; h < group; h++) {
-            float *oh = job->out + (row * job->n_heads + g * group + h) * hd;
-            float inv = row_sum[h] > 0.0f ? 1.0f / row_sum[h] : 0.0f;
-            for (int64_t d = 0; d < hd; d++) oh[d] = acc[h * hd + d] * inv;
-        }
+        for (int64_t h = 0; h < group; h++)
+            vk_g_softmax_end(job->out + (row * job->n_heads + g * group + h) * hd, acc + h * hd, row_sum[h], hd);
     }
 }
 
