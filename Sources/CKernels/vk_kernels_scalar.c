@@ -62,6 +62,44 @@ static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m,
     }
 }
 
+// Quantized weights against 16-bit activation blocks, for CPUs without the AVX2 table (decode on
+// other architectures would otherwise pack fp32 panels for every token). Per block an exact
+// integer dot, then acc = fma(dot, d * s, acc) (and fma(m, xs, acc) for Q4_1): the same rounding
+// steps as the AVX2 gemv, so the two agree to the last bit.
+static float dot_row_q16(const vk_block_q16a *xa, const uint8_t *row, vk_dtype wt, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        const vk_block_q16a *a = &xa[b];
+        int32_t isum = 0;
+        float d, mn = 0.0f;
+        if (wt == VK_Q8_0) {
+            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
+            d = vk_f16_to_f32(blk->d);
+            for (int j = 0; j < VK_QK; j++) isum += (int32_t)blk->qs[j] * a->q[j];
+        } else {
+            const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
+            const int32_t offset = wt == VK_Q4_0 ? 8 : 0;
+            d = vk_f16_to_f32(wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->d : ((const vk_block_q4_1 *)row + b)->d);
+            if (wt == VK_Q4_1) mn = vk_f16_to_f32(((const vk_block_q4_1 *)row + b)->m);
+            for (int j = 0; j < VK_QK / 2; j++)
+                isum += ((int32_t)(qs[j] & 0xf) - offset) * a->q[j] + ((int32_t)(qs[j] >> 4) - offset) * a->q[j + VK_QK / 2];
+        }
+        acc = fmaf((float)isum, d * a->s, acc);
+        if (wt == VK_Q4_1) acc = fmaf(mn, a->xs, acc);
+    }
+    return acc;
+}
+
+static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m, int64_t k,
+                         const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
+    (void)scales; // per-row scales are read from the blocks themselves
+    const int64_t nb = k / VK_QK;
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + (size_t)j * row_bytes;
+        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = dot_row_q16(xa + i * nb, row, wt, nb);
+    }
+}
+
 static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
     for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK) {
         float amax = 0.0f;
@@ -113,6 +151,7 @@ const vk_kernel_table vk_kernels_scalar = {
     .gemv_quant = gemv_quant,
     .quantize_act = quantize_act,
     .quantize_act16 = vk_quantize_act16,
+    .gemv_quant16 = gemv_quant16,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
     .silu_mul = silu_mul,
