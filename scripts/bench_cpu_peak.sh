@@ -2,7 +2,8 @@
 # Arithmetic ceilings of one core, for reading the kernel figures in docs/benchmarks.md: fp32 FMA
 # (what the float GEMM and gemv are built on), 16-bit integer dots (vpmaddwd + vpaddd: the default
 # path for quantized weights) and 8-bit integer dots (vpmaddubsw + vpmaddwd + vpaddd: llama.cpp's
-# path, our opt-in one). Register-only loops with independent accumulators; thread CPU time.
+# path, our opt-in one). Register-only loops with independent accumulators; thread CPU time. The integer
+# loops are rough estimates: a tuned kernel can beat them (the batched Q8_0 gemv does).
 # Usage: scripts/bench_cpu_peak.sh      (needs an x86-64 CPU with AVX2 and FMA; prints, asserts nothing)
 set -euo pipefail
 out="${TMPDIR:-/tmp}/vk_peak_$$"
