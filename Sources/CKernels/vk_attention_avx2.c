@@ -66,18 +66,15 @@ AVX2_INLINE void widen_f16(float *dst, const uint16_t *src, int64_t n) {
 AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
     const int64_t group = job->n_heads / job->n_kv_heads;
-    float *scores = job->scratch;     // [group][bs]
-    float *acc = scores + group * bs; // [group][hd]
-    float *row_max = acc + group * hd;
-    float *row_sum = row_max + group;
-    float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
+    const vk_attn_buffers buf = vk_attn_split_scratch(job);
+    float *scores = buf.scores, *acc = buf.acc, *row_max = buf.row_max, *row_sum = buf.row_sum;
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
         for (int64_t b = 0; b * bs < ctx; b++) {
             const float *kb, *vb;
             int64_t ks, vs;
-            const int64_t np = vk_g_kv_block(job, b, ctx, k_wide, v_wide, widen_f16, &kb, &ks, &vb, &vs);
+            const int64_t np = vk_g_kv_block(job, b, ctx, buf.k_wide, buf.v_wide, widen_f16, &kb, &ks, &vb, &vs);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs;
@@ -89,10 +86,7 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
                     _mm256_storeu_ps(sc + p, s8);
                     vmax = _mm256_max_ps(vmax, s8);
                 }
-                __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
-                m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-                m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-                float bmax = _mm_cvtss_f32(m4);
+                float bmax = hmax_ps(vmax);
                 for (; p < np; p++) {
                     sc[p] = dot_one(qh, kb + p * ks, hd) * job->scale;
                     bmax = sc[p] > bmax ? sc[p] : bmax;
@@ -211,15 +205,8 @@ AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
             }
             if (nv == VK_AT_BS) { // a full block: the common case, in vectors
                 const __m256 s0 = _mm256_loadu_ps(wq), s1 = _mm256_loadu_ps(wq + 8);
-                __m256 mx = _mm256_max_ps(s0, s1);
-                mx = _mm256_max_ps(mx, _mm256_permute2f128_ps(mx, mx, 1));
-                mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0x4e));
-                mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0xb1));
-                const float bmax = _mm256_cvtss_f32(mx);
-                const float new_max = bmax > row_max[qi] ? bmax : row_max[qi];
-                corr[qi] = row_max[qi] == -INFINITY ? 0.0f : vk_expf_fast(row_max[qi] - new_max);
-                row_max[qi] = new_max;
-                const __m256 shift = _mm256_set1_ps(new_max);
+                corr[qi] = vk_g_softmax_raise(&row_max[qi], hmax_ps(_mm256_max_ps(s0, s1)));
+                const __m256 shift = _mm256_set1_ps(row_max[qi]);
                 const __m256 e0 = exp8_fast(_mm256_sub_ps(s0, shift)), e1 = exp8_fast(_mm256_sub_ps(s1, shift));
                 _mm256_storeu_ps(wq, e0);
                 _mm256_storeu_ps(wq + 8, e1);

@@ -16,6 +16,12 @@ AVX2_INLINE float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+AVX2_INLINE float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
 AVX2_INLINE float f16_scalar(uint16_t h) { return _cvtsh_ss(h); }
 
 // vk_expf_fast on eight lanes (same range reduction and polynomial; NaN stays NaN).

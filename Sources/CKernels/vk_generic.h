@@ -106,13 +106,20 @@ VK_INLINE void vk_g_softmax_begin(float *row_max, float *row_sum, float *acc, in
     memset(acc, 0, (size_t)(queries * hd) * sizeof(float));
 }
 
-// Folds one block's scores s[0..np) (largest bmax) into a query's running maximum and sum; s
-// becomes exp(s - new maximum). Returns the factor the query's accumulator must be scaled by.
-VK_INLINE float vk_g_softmax_fold(float *row_max, float *row_sum, float bmax, float *s, int64_t np) {
+// Raises a query's running maximum to cover a block whose largest score is bmax. Returns the
+// factor its earlier sum and accumulator must be scaled by.
+VK_INLINE float vk_g_softmax_raise(float *row_max, float bmax) {
     const float new_max = bmax > *row_max ? bmax : *row_max;
     const float corr = *row_max == -INFINITY ? 0.0f : vk_expf_fast(*row_max - new_max);
     *row_max = new_max;
-    *row_sum = *row_sum * corr + vk_g_exp_sum(s, new_max, np);
+    return corr;
+}
+
+// Folds one block's scores s[0..np) (largest bmax) into a query's running maximum and sum; s
+// becomes exp(s - new maximum). Returns the factor the query's accumulator must be scaled by.
+VK_INLINE float vk_g_softmax_fold(float *row_max, float *row_sum, float bmax, float *s, int64_t np) {
+    const float corr = vk_g_softmax_raise(row_max, bmax);
+    *row_sum = *row_sum * corr + vk_g_exp_sum(s, *row_max, np);
     return corr;
 }
 
@@ -126,18 +133,15 @@ VK_INLINE void vk_g_softmax_end(float *out, const float *acc, float row_sum, int
 VK_INLINE void vk_g_attend(const vk_attn_job *job) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
     const int64_t group = job->n_heads / job->n_kv_heads;
-    float *scores = job->scratch;            // [group][bs]
-    float *acc = scores + group * bs;        // [group][hd]
-    float *row_max = acc + group * hd;       // [group]
-    float *row_sum = row_max + group;        // [group]
-    float *k_wide = row_sum + group + 16, *v_wide = k_wide + bs * hd;
+    const vk_attn_buffers buf = vk_attn_split_scratch(job);
+    float *scores = buf.scores, *acc = buf.acc, *row_max = buf.row_max, *row_sum = buf.row_sum;
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
         for (int64_t b = 0; b * bs < ctx; b++) {
             const float *kb, *vb;
             int64_t ks, vs;
-            const int64_t np = vk_g_kv_block(job, b, ctx, k_wide, v_wide, vk_g_widen_f16, &kb, &ks, &vb, &vs);
+            const int64_t np = vk_g_kv_block(job, b, ctx, buf.k_wide, buf.v_wide, vk_g_widen_f16, &kb, &ks, &vb, &vs);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs, *ah = acc + h * hd;

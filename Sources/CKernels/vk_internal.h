@@ -78,6 +78,20 @@ static inline size_t vk_attn_scratch_floats(int64_t group, int64_t block_size, i
     return (size_t)(group * block_size + group * head_dim + 2 * group + 16 + 2 * block_size * head_dim);
 }
 
+// That scratch, split into its buffers.
+typedef struct { float *scores, *acc, *row_max, *row_sum, *k_wide, *v_wide; } vk_attn_buffers;
+static inline vk_attn_buffers vk_attn_split_scratch(const vk_attn_job *job) {
+    const int64_t group = job->n_heads / job->n_kv_heads, bs = job->block_size, hd = job->head_dim;
+    vk_attn_buffers b;
+    b.scores = job->scratch;
+    b.acc = b.scores + group * bs;
+    b.row_max = b.acc + group * hd;
+    b.row_sum = b.row_max + group;
+    b.k_wide = b.row_sum + group + 16;
+    b.v_wide = b.k_wide + bs * hd;
+    return b;
+}
+
 // ---- ISA-specific kernel table --------------------------------------------------------------
 typedef struct {
     // y[i*ldy + j] = dot(x row i, W row j) for i < m, j in [n0, n1), fp32/f16/bf16 weights.

@@ -189,10 +189,10 @@ AVX2_INLINE void gemv_float_blocked(float *y, int64_t ldy, const float *x, int64
                 for (int64_t j = j0; j < j1; j += 2) {
                     __m256 *acc = parked + (g * (VK_FB_TILE / 2) + (j - j0) / 2) * 12;
                     const uint8_t *wj = w + (size_t)j * rb;
-                    if (j + 2 <= j1) float_block_rows(acc, x + i0 * k, k, wj, rb, t0, t1, t0 == 0, wt, mx, 2);
+                    const int nr = j + 2 <= j1 ? 2 : 1;
+                    if (nr == 2) float_block_rows(acc, x + i0 * k, k, wj, rb, t0, t1, t0 == 0, wt, mx, 2);
                     else float_block_rows(acc, x + i0 * k, k, wj, rb, t0, t1, t0 == 0, wt, mx, 1);
                     if (!last) continue;
-                    const int nr = j + 2 <= j1 ? 2 : 1;
                     for (int i = 0; i < mx; i++)
                         for (int r = 0; r < nr; r++) {
                             const float *xi = x + (i0 + i) * k;
