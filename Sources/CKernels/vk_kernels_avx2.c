@@ -392,8 +392,11 @@ AVX2_INLINE void widen_block16(const uint8_t *row, int64_t b, const int wt, __m2
     }
     const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
     // Byte i holds values i (low nibble) and i + 16 (high nibble); widened to a 16-bit lane with a
-    // zero upper byte, the high nibble is just the lane shifted right by 4.
-    const __m256i both = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+    // zero upper byte, the high nibble is just the lane shifted right by 4. The empty asm keeps
+    // clang from splitting the nibbles first and widening twice (6 instructions instead of 4; that
+    // made the Q4 batch-1 gemv 1.3-1.4x slower, measured in isolation).
+    __m256i both = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+    __asm__("" : "+x"(both));
     *lo = _mm256_and_si256(both, _mm256_set1_epi16(0x0F));
     *hi = _mm256_srli_epi16(both, 4);
     if (wt == VK_Q4_0) {
