@@ -17,9 +17,11 @@ import os
 import shutil
 import sys
 
-import numpy as np
 import torch
 from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gguf_export  # noqa: E402  (beside this script, not an installed package)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSETS = os.path.join(os.path.dirname(ROOT), "shared", "assets")
@@ -210,42 +212,17 @@ def write_hf(folder, config, tensors, tok):
                            tokenizer_class="PreTrainedTokenizerFast"), f, indent=1)
 
 
-def permute_for_interleaved_rope(weights, heads):
-    rows = weights.shape[0]
-    return weights.reshape(heads, 2, rows // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
-
-
-def llama3_freq_factors(config):
-    scaling, head_dim = config["rope_scaling"], config["head_dim"]
-    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
-    old = scaling["original_max_position_embeddings"]
-    factors = []
-    for i in range(0, head_dim, 2):
-        wavelength = 2 * np.pi * config["rope_theta"] ** (i / head_dim)
-        if wavelength < old / high:
-            factors.append(1.0)
-        elif wavelength > old / low:
-            factors.append(factor)
-        else:
-            smooth = (old / wavelength - low) / (high - low)
-            factors.append(1.0 / ((1 - smooth) / factor + smooth))
-    return np.array(factors, dtype=np.float32)
-
-
 def write_gguf(path, config, tensors, tok, qtype):
     import gguf
     arch = "qwen2" if config["model_type"] == "qwen2" else "llama"
     writer = gguf.GGUFWriter(path, arch)
     writer.add_name(os.path.basename(path))
-    writer.add_context_length(config["max_position_embeddings"])
-    writer.add_embedding_length(config["hidden_size"])
-    writer.add_block_count(config["num_hidden_layers"])
-    writer.add_feed_forward_length(config["intermediate_size"])
-    writer.add_head_count(config["num_attention_heads"])
-    writer.add_head_count_kv(config["num_key_value_heads"])
-    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
-    writer.add_rope_freq_base(config["rope_theta"])
-    writer.add_rope_dimension_count(config["head_dim"])
+    gguf_export.add_llama_hparams(
+        writer, context_length=config["max_position_embeddings"], embedding_length=config["hidden_size"],
+        block_count=config["num_hidden_layers"], feed_forward_length=config["intermediate_size"],
+        head_count=config["num_attention_heads"], head_count_kv=config["num_key_value_heads"],
+        rms_norm_eps=config["rms_norm_eps"], rope_freq_base=config["rope_theta"],
+        rope_dimension_count=config["head_dim"])
     writer.add_vocab_size(config["vocab_size"])
     bf16 = qtype == gguf.GGMLQuantizationType.BF16
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16 if bf16 else gguf.LlamaFileType.MOSTLY_Q8_0)
@@ -261,11 +238,6 @@ def write_gguf(path, config, tensors, tok, qtype):
     if tok["template"]:
         writer.add_chat_template(tok["template"])
 
-    renames = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
-               "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-               "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-               "mlp.down_proj": "ffn_down"}
-
     def add(name, tensor):
         values = tensor.float().numpy()
         if values.ndim == 2:
@@ -277,27 +249,15 @@ def write_gguf(path, config, tensors, tok, qtype):
     add("token_embd.weight", tensors["model.embed_tokens.weight"])
     add("output_norm.weight", tensors["model.norm.weight"])
     if config.get("rope_scaling"):
-        writer.add_tensor("rope_freqs.weight", llama3_freq_factors(config))
-    for layer in range(config["num_hidden_layers"]):
-        prefix = f"model.layers.{layer}."
-        for key, value in tensors.items():
-            if not key.startswith(prefix):
-                continue
-            short = key[len(prefix):]
-            target = short
-            for hf, gg in renames.items():
-                if short.startswith(hf):
-                    target = gg + short[len(hf):]
-                    break
-            if arch == "llama" and short == "self_attn.q_proj.weight":
-                value = permute_for_interleaved_rope(value, config["num_attention_heads"])
-            if arch == "llama" and short == "self_attn.k_proj.weight":
-                value = permute_for_interleaved_rope(value, config["num_key_value_heads"])
-            add(f"blk.{layer}.{target}", value.contiguous())
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+        writer.add_tensor("rope_freqs.weight", gguf_export.llama3_freq_factors(
+            config["head_dim"], config["rope_theta"], config["rope_scaling"]))
+    for _, short, name, value in gguf_export.layer_tensors(tensors, config["num_hidden_layers"]):
+        heads = gguf_export.rope_permute_heads(arch, short, config["num_attention_heads"],
+                                               config["num_key_value_heads"])
+        if heads:
+            value = gguf_export.permute_for_interleaved_rope(value, heads)
+        add(name, value.contiguous())
+    gguf_export.finish(writer)
 
 
 def main():

@@ -12,7 +12,6 @@ GGUF, dequantized to fp32 by transformers) and writes Fixtures/smollm2_q4_1_gree
 continuations of a few prompts (token ids from transformers' tokenizer) with top-5 logprobs per step.
 """
 import json
-import math
 import os
 import sys
 
@@ -20,6 +19,9 @@ import numpy as np
 import torch
 import transformers
 from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gguf_export  # noqa: E402  (beside this script, not an installed package)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "ModelsTests", "Fixtures")
@@ -111,32 +113,6 @@ def save_reference(model, folder, seed, file_name="reference.json"):
         json.dump(reference, f, separators=(",", ":"))
 
 
-def permute_for_interleaved_rope(weights, heads):
-    """llama.cpp's converter reorders each head's rows from halves to interleaved pairs."""
-    rows = weights.shape[0]
-    return weights.reshape(heads, 2, rows // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
-
-
-def llama3_freq_factors(config):
-    scaling = rope_parameters(config)
-    head_dim = config.hidden_size // config.num_attention_heads
-    factor = scaling["factor"]
-    low, high = scaling["low_freq_factor"], scaling["high_freq_factor"]
-    old = scaling["original_max_position_embeddings"]
-    factors = []
-    for i in range(0, head_dim, 2):
-        frequency = 1.0 / (scaling["rope_theta"] ** (i / head_dim))
-        wavelength = 2 * math.pi / frequency
-        if wavelength < old / high:
-            factors.append(1.0)
-        elif wavelength > old / low:
-            factors.append(factor)
-        else:
-            smooth = (old / wavelength - low) / (high - low)
-            factors.append(1.0 / ((1 - smooth) / factor + smooth))
-    return np.array(factors, dtype=np.float32)
-
-
 def save_gguf(model, folder, arch, qtype=None):
     """Writes Fixtures/gguf/<name>[_<qtype>].gguf. With `qtype` ("Q8_0", "Q4_1", ...) every matrix is
     quantized, the model's own weights are replaced by the dequantized values, and a reference.json
@@ -154,60 +130,38 @@ def save_gguf(model, folder, arch, qtype=None):
             packed = gguf.quants.quantize(value, quant)
             dequantized[hf_name] = gguf.quants.dequantize(packed, quant).reshape(value.shape)
             if heads:
-                packed = permute_for_interleaved_rope(packed, heads)
+                packed = gguf_export.permute_for_interleaved_rope(packed, heads)
             writer.add_tensor(name, np.ascontiguousarray(packed), raw_shape=packed.shape, raw_dtype=quant)
         else:
             if heads:
-                value = permute_for_interleaved_rope(value, heads)
+                value = gguf_export.permute_for_interleaved_rope(value, heads)
             writer.add_tensor(name, np.ascontiguousarray(value))
 
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    writer.add_context_length(config.max_position_embeddings)
-    writer.add_embedding_length(config.hidden_size)
-    writer.add_block_count(config.num_hidden_layers)
-    writer.add_feed_forward_length(config.intermediate_size)
-    writer.add_head_count(config.num_attention_heads)
-    writer.add_head_count_kv(config.num_key_value_heads)
-    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
-    writer.add_rope_freq_base(rope_parameters(config)["rope_theta"])
-    writer.add_rope_dimension_count(head_dim)
+    gguf_export.add_llama_hparams(
+        writer, context_length=config.max_position_embeddings, embedding_length=config.hidden_size,
+        block_count=config.num_hidden_layers, feed_forward_length=config.intermediate_size,
+        head_count=config.num_attention_heads, head_count_kv=config.num_key_value_heads,
+        rms_norm_eps=config.rms_norm_eps, rope_freq_base=rope_parameters(config)["rope_theta"],
+        rope_dimension_count=head_dim)
     writer.add_tokenizer_model("llama")
     writer.add_token_list([f"<t{i}>" for i in range(config.vocab_size)])
     writer.add_bos_token_id(config.bos_token_id)
     writer.add_eos_token_id(config.eos_token_id)
 
     state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-    renames = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
-               "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-               "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-               "mlp.down_proj": "ffn_down"}
     add("token_embd.weight", "model.embed_tokens.weight", state["model.embed_tokens.weight"])
     add("output_norm.weight", "model.norm.weight", state["model.norm.weight"])
     if not config.tie_word_embeddings:
         add("output.weight", "lm_head.weight", state["lm_head.weight"])
-    if rope_parameters(config).get("rope_type") == "llama3":
-        writer.add_tensor("rope_freqs.weight", llama3_freq_factors(config))
-    for layer in range(config.num_hidden_layers):
-        prefix = f"model.layers.{layer}."
-        for key, value in state.items():
-            if not key.startswith(prefix):
-                continue
-            short = key[len(prefix):]
-            target = short
-            for hf, gg in renames.items():
-                if short.startswith(hf):
-                    target = gg + short[len(hf):]
-                    break
-            heads = None
-            if arch == "llama" and short == "self_attn.q_proj.weight":
-                heads = config.num_attention_heads
-            if arch == "llama" and short == "self_attn.k_proj.weight":
-                heads = config.num_key_value_heads
-            add(f"blk.{layer}.{target}", key, value, heads)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    rope = rope_parameters(config)
+    if rope.get("rope_type") == "llama3":
+        writer.add_tensor("rope_freqs.weight", gguf_export.llama3_freq_factors(
+            config.hidden_size // config.num_attention_heads, rope["rope_theta"], rope))
+    for key, short, name, value in gguf_export.layer_tensors(state, config.num_hidden_layers):
+        heads = gguf_export.rope_permute_heads(arch, short, config.num_attention_heads, config.num_key_value_heads)
+        add(name, key, value, heads)
+    gguf_export.finish(writer)
     if quant is not None:
         with torch.no_grad():
             for name, parameter in model.named_parameters():
