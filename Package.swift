@@ -3,7 +3,8 @@ import PackageDescription
 import Foundation
 
 // Targets form one chain of concerns; dependencies point one way:
-// CKernels -> Backend -> Weights / Tokenizer / ChatTemplate -> Models -> EngineCore -> Engine -> Server -> vllm
+// CKernels -> Backend -> Weights / Tokenizer / ChatTemplate -> Models -> EngineCore -> Engine -> Server -> vllm,
+// with JSON (the one JSON reader and writer) under every target that reads JSON.
 //
 // VLLM_TARGETS (comma-separated test target names) restricts the package to those test targets
 // and what they depend on. Parallel developers use it with their own --scratch-path so that an
@@ -20,22 +21,23 @@ struct Spec {
     enum Kind { case library, cLibrary, test, executable }
 }
 
-let optimizedInDebug: Set<String> = ["Tokenizer", "Models", "EngineCore", "Engine"]
+let optimizedInDebug: Set<String> = ["JSON", "Tokenizer", "Models", "EngineCore", "Engine"]
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let specs: [Spec] = [
     Spec(name: "CKernels", kind: .cLibrary),
     // Interposes malloc to count allocations (tests, `vllm bench`); a plain forward when not counting.
     Spec(name: "AllocationCounter", kind: .cLibrary),
     Spec(name: "Backend", deps: ["CKernels"]),
-    Spec(name: "Weights", deps: ["Backend"]),
-    Spec(name: "Tokenizer"),
-    Spec(name: "ChatTemplate"),
-    Spec(name: "Models", deps: ["Backend", "Weights"]),
+    Spec(name: "JSON"),
+    Spec(name: "Weights", deps: ["Backend", "JSON"]),
+    Spec(name: "Tokenizer", deps: ["JSON"]),
+    Spec(name: "ChatTemplate", deps: ["JSON"]),
+    Spec(name: "Models", deps: ["Backend", "Weights", "JSON"]),
     Spec(name: "CUDABackend", deps: ["Models", "Weights"]),
     Spec(name: "EngineCore", deps: ["Models"]),
-    Spec(name: "Engine", deps: ["EngineCore", "Models", "Weights", "Tokenizer", "ChatTemplate"],
+    Spec(name: "Engine", deps: ["EngineCore", "Models", "Weights", "Tokenizer", "ChatTemplate", "JSON"],
          external: [.product(name: "Logging", package: "swift-log")]),
-    Spec(name: "Server", deps: ["Engine"],
+    Spec(name: "Server", deps: ["Engine", "EngineCore", "JSON"],
          external: [hummingbird,
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                     .product(name: "Logging", package: "swift-log"),
@@ -45,11 +47,12 @@ let specs: [Spec] = [
          external: [.product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio")]),
-    Spec(name: "vllm", deps: ["Server", "Engine", "Benchmarks", "AllocationCounter"],
+    Spec(name: "vllm", deps: ["Server", "Engine", "Benchmarks", "AllocationCounter", "JSON"],
          external: [.product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log")],
          kind: .executable),
 
+    Spec(name: "JSONTests", deps: ["JSON"], kind: .test),
     Spec(name: "KernelsTests", deps: ["CKernels", "Backend"], kind: .test),
     Spec(name: "WeightsTests", deps: ["Weights"], kind: .test),
     Spec(name: "TokenizerTests", deps: ["Tokenizer"], kind: .test),
@@ -57,9 +60,9 @@ let specs: [Spec] = [
     Spec(name: "ModelsTests", deps: ["Models", "Weights", "Backend", "AllocationCounter"], kind: .test),
     Spec(name: "CUDABackendTests", deps: ["CUDABackend"], kind: .test),
     Spec(name: "EngineCoreTests", deps: ["EngineCore", "Models", "AllocationCounter"], kind: .test),
-    Spec(name: "EngineTests", deps: ["Engine", "AllocationCounter"], kind: .test),
+    Spec(name: "EngineTests", deps: ["Engine", "AllocationCounter", "JSON"], kind: .test),
     Spec(name: "BenchmarksTests", deps: ["Benchmarks"], kind: .test),
-    Spec(name: "ServerTests", deps: ["Server"],
+    Spec(name: "ServerTests", deps: ["Server", "JSON"],
          external: [.product(name: "HummingbirdTesting", package: "hummingbird")], kind: .test),
 ]
 

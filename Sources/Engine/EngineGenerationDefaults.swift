@@ -1,5 +1,6 @@
 import EngineCore
 import Foundation
+import JSON
 
 /// Sampling defaults a model ships in generation_config.json (vLLM --generation-config auto).
 /// A request field that is absent takes the default from here, then vLLM's own default.
@@ -40,18 +41,18 @@ public struct GenerationDefaults: Sendable, Equatable {
     static func load(folder: String) throws -> GenerationDefaults {
         let path = (folder as NSString).appendingPathComponent("generation_config.json")
         guard let object = try EngineJSON.readObjectIfPresent(path) else { return GenerationDefaults() }
-        return GenerationDefaults(temperature: EngineJSON.double(object["temperature"]),
-                                  topP: EngineJSON.double(object["top_p"]),
-                                  topK: EngineJSON.int(object["top_k"]),
-                                  minP: EngineJSON.double(object["min_p"]),
-                                  repetitionPenalty: EngineJSON.double(object["repetition_penalty"]),
-                                  maxTokens: EngineJSON.int(object["max_new_tokens"]))
+        return GenerationDefaults(temperature: object["temperature"]?.double,
+                                  topP: object["top_p"]?.double,
+                                  topK: object["top_k"]?.int,
+                                  minP: object["min_p"]?.double,
+                                  repetitionPenalty: object["repetition_penalty"]?.double,
+                                  maxTokens: object["max_new_tokens"]?.int)
     }
 }
 
 /// Small helpers for the few JSON config files the engine reads itself.
 enum EngineJSON {
-    static func readObjectIfPresent(_ path: String) throws -> [String: Any]? {
+    static func readObjectIfPresent(_ path: String) throws -> JSONValue? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data: Data
         do {
@@ -59,42 +60,21 @@ enum EngineJSON {
         } catch {
             throw EngineError(.loadFailed, "cannot read \(path): \(error.localizedDescription)")
         }
-        let parsed: Any
+        let parsed: JSONValue
         do {
-            parsed = try JSONSerialization.jsonObject(with: data)
+            parsed = try JSONParser.parse([UInt8](data))
         } catch {
-            throw EngineError(.loadFailed, "\(path) is not valid JSON: \(error.localizedDescription)")
+            throw EngineError(.loadFailed, "\(path) is not valid JSON: \(error)")
         }
-        guard let object = parsed as? [String: Any] else {
+        guard parsed.members != nil else {
             throw EngineError(.loadFailed, "\(path) must contain a JSON object")
         }
-        return object
-    }
-
-    /// JSON numbers only: on Linux a JSON `true` is an NSNumber too (class __NSCFBoolean), and `is Bool`
-    /// also matches the numbers 0 and 1, so booleans are told apart by class.
-    static func number(_ value: Any?) -> NSNumber? {
-        guard let number = value as? NSNumber else { return nil }
-        if String(describing: type(of: number)).contains("Boolean") { return nil }
-        return number
-    }
-
-    static func double(_ value: Any?) -> Double? {
-        number(value)?.doubleValue
-    }
-
-    static func int(_ value: Any?) -> Int? {
-        if let number = number(value) {
-            let double = number.doubleValue
-            if double.rounded() == double, abs(double) < 1e15 { return Int(double) }
-        }
-        return nil
+        return parsed
     }
 
     /// An id field that may be an int or a list of ints (eos_token_id).
-    static func ids(_ value: Any?) -> [Int] {
-        if let single = int(value) { return [single] }
-        if let list = value as? [Any] { return list.compactMap { int($0) } }
-        return []
+    static func ids(_ value: JSONValue?) -> [Int] {
+        if let single = value?.int { return [single] }
+        return value?.array?.compactMap(\.int) ?? []
     }
 }

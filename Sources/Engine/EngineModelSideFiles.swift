@@ -95,7 +95,7 @@ public struct ModelSideFiles {
             }
         }
         let json = (folder as NSString).appendingPathComponent("chat_template.json")
-        return try EngineJSON.readObjectIfPresent(json)?["chat_template"] as? String
+        return try EngineJSON.readObjectIfPresent(json)?["chat_template"]?.string
     }
 
     /// "auto": the model folder's generation_config.json; "vllm": none; otherwise a folder to read it from.

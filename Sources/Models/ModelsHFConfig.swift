@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension LlamaConfig {
     static let huggingFaceArchitectures: [String: ModelFamily] = [
@@ -99,42 +100,21 @@ extension LlamaConfig {
     }
 }
 
-/// A decoded JSON value. JSONDecoder keeps booleans and numbers apart, which
-/// JSONSerialization on Linux does not (1 reads as true there).
-enum JSONValue: Decodable {
-    case bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue]), null
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let flag = try? container.decode(Bool.self) { self = .bool(flag) }
-        else if let number = try? container.decode(Double.self) { self = .number(number) }
-        else if let text = try? container.decode(String.self) { self = .string(text) }
-        else if let list = try? container.decode([JSONValue].self) { self = .array(list) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    var integer: Int? {
-        guard case let .number(value) = self, value == value.rounded(), abs(value) < 1e15 else { return nil }
-        return Int(value)
-    }
-}
-
 /// Typed reads from a decoded JSON object with errors that name the file and field.
 struct JSONFields {
-    let object: [String: JSONValue]
+    let object: JSONValue
     let source: String
     var prefix = ""
 
-    init(_ object: [String: JSONValue], source: String, prefix: String = "") {
-        self.object = object
+    init(_ members: [(key: String, value: JSONValue)], source: String, prefix: String = "") {
+        self.object = .object(members)
         self.source = source
         self.prefix = prefix
     }
 
     static func parse(_ data: Data, source: String) throws -> JSONFields {
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+        do { value = try JSONParser.parse([UInt8](data)) } catch {
             throw ModelError.unreadableConfig(path: source, reason: "not valid JSON (\(error))")
         }
         guard case let .object(object) = value else {
@@ -157,7 +137,7 @@ struct JSONFields {
 
     func optionalInt(_ key: String) throws -> Int? {
         guard let value = value(key) else { return nil }
-        guard let integer = value.integer else {
+        guard let integer = value.int else {
             throw ModelError.invalidField(source: source, field: prefix + key, reason: "expected an integer, got \(value)")
         }
         return integer
@@ -165,7 +145,7 @@ struct JSONFields {
 
     func optionalDouble(_ key: String) throws -> Double? {
         guard let value = value(key) else { return nil }
-        guard case let .number(number) = value else {
+        guard let number = value.double else {
             throw ModelError.invalidField(source: source, field: prefix + key, reason: "expected a number, got \(value)")
         }
         return number
@@ -192,8 +172,8 @@ struct JSONFields {
     /// Token ids given as one integer or a list of integers (eos_token_id may be either).
     func tokenIds(_ key: String) -> [Int] {
         switch value(key) {
-        case let .number(number)?: return JSONValue.number(number).integer.map { [$0] } ?? []
-        case let .array(list)?: return list.compactMap(\.integer)
+        case let .array(list)?: return list.compactMap(\.int)
+        case let value?: return value.int.map { [$0] } ?? []
         default: return []
         }
     }

@@ -1,5 +1,7 @@
+import JSON
 import Engine
 import Foundation
+import EngineCore
 
 /// A validated POST /v1/chat/completions request.
 struct ChatPlan: Sendable {
@@ -8,7 +10,7 @@ struct ChatPlan: Sendable {
     var model: String
     var prompt: PreparedPrompt
     var maxTokens: Int
-    var params: GenerationParams
+    var params: SamplingParams
     var priority: Int
     var stream: StreamSettings
     /// `top_logprobs` when `logprobs: true`.
@@ -27,7 +29,8 @@ struct ChatPlan: Sendable {
         }
         let messages = try normalizeChatMessages(fields.value("messages"))
         let tools = try parseTools(fields)
-        params = try parseSamplingFields(fields, vocabSize: engine.vocabSize, limits: limits)
+        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, vocabSize: engine.vocabSize,
+                                     limits: limits)
         let wantsLogprobs = try fields.bool("logprobs") ?? false
         let top = try fields.int("top_logprobs")
         if let top {

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 
 /// Template variables a client may not override through `chat_template_kwargs` (CVE-2025-62426 class).

@@ -1,5 +1,7 @@
+import JSON
 import Engine
 import Foundation
+import EngineCore
 
 /// A validated POST /v1/completions request.
 struct CompletionPlan: Sendable {
@@ -8,7 +10,7 @@ struct CompletionPlan: Sendable {
     var model: String
     var prompts: [PreparedPrompt]
     var maxTokens: [Int]
-    var params: GenerationParams
+    var params: SamplingParams
     var priority: Int
     var echo: Bool
     var stream: StreamSettings
@@ -21,7 +23,8 @@ struct CompletionPlan: Sendable {
         if let suffix = try fields.string("suffix"), !suffix.isEmpty {
             throw APIError.badRequest("suffix is not currently supported.", param: "suffix")
         }
-        params = try parseSamplingFields(fields, vocabSize: engine.vocabSize, limits: limits)
+        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, vocabSize: engine.vocabSize,
+                                     limits: limits)
         if let logprobs = try fields.int("logprobs") {
             guard logprobs >= 0, logprobs <= limits.maxLogprobs else {
                 throw APIError.badRequest("logprobs must be in [0, \(limits.maxLogprobs)], got \(logprobs).",

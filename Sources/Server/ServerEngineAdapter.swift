@@ -1,3 +1,4 @@
+import JSON
 import ChatTemplate
 import Engine
 import EngineCore
@@ -36,11 +37,11 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
 
     public func renderChat(_ chat: ChatRenderRequest) throws -> String {
         var extra: [String: TemplateValue] = [:]
-        for (key, value) in chat.templateKwargs { extra[key] = templateValue(value) }
+        for (key, value) in chat.templateKwargs { extra[key] = TemplateValue(value) }
         let rendered: String
         do {
-            rendered = try engine.renderChat(messages: .array(chat.messages.map(templateValue)),
-                                             tools: chat.tools.map { .array($0.map(templateValue)) },
+            rendered = try engine.renderChat(messages: .array(chat.messages.map(TemplateValue.init)),
+                                             tools: chat.tools.map { .array($0.map(TemplateValue.init)) },
                                              addGenerationPrompt: chat.addGenerationPrompt && !chat.continueFinalMessage,
                                              extraContext: extra)
         } catch let error as EngineError {
@@ -55,12 +56,14 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
         return String(rendered[..<range.upperBound])
     }
 
-    public func generate(requestId: String, promptTokenIds: [Int], params: GenerationParams, priority: Int) throws
+    public var defaultSamplingParams: SamplingParams { engine.defaultSamplingParams }
+
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int) throws
         -> AsyncThrowingStream<GenerationOutput, Error> {
         let source: AsyncLLMEngine.OutputStream
         do {
             source = try engine.generate(requestId: requestId, prompt: .tokenIds(promptTokenIds),
-                                         params: samplingParams(params), priority: priority, outputKind: .delta)
+                                         params: params, priority: priority, outputKind: .delta)
         } catch let error as EngineError {
             throw ServingError(error)
         } catch let error as SamplingParamsError {
@@ -132,32 +135,6 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
         ]
         return stats
     }
-
-    /// Request fields on top of the model's defaults (generation_config.json), like vLLM.
-    func samplingParams(_ params: GenerationParams) -> SamplingParams {
-        var sampling = engine.defaultSamplingParams
-        sampling.n = params.n
-        if let value = params.temperature { sampling.temperature = value }
-        if let value = params.topP { sampling.topP = value }
-        if let value = params.topK { sampling.topK = value }
-        if let value = params.minP { sampling.minP = value }
-        if let value = params.presencePenalty { sampling.presencePenalty = value }
-        if let value = params.frequencyPenalty { sampling.frequencyPenalty = value }
-        if let value = params.repetitionPenalty { sampling.repetitionPenalty = value }
-        sampling.seed = params.seed.map { UInt64(bitPattern: $0) }
-        sampling.maxTokens = params.maxTokens
-        sampling.minTokens = params.minTokens
-        sampling.ignoreEOS = params.ignoreEOS
-        sampling.stop = params.stop
-        sampling.stopTokenIds = params.stopTokenIds
-        sampling.includeStopStrInOutput = params.includeStopStrInOutput
-        sampling.skipSpecialTokens = params.skipSpecialTokens
-        sampling.spacesBetweenSpecialTokens = params.spacesBetweenSpecialTokens
-        sampling.logitBias = params.logitBias
-        sampling.logprobs = params.logprobs
-        sampling.promptLogprobs = params.promptLogprobs
-        return sampling
-    }
 }
 
 extension ServingError {
@@ -171,15 +148,3 @@ extension ServingError {
     }
 }
 
-/// Ordered JSON -> template value (key order preserved for templates that print objects).
-func templateValue(_ value: JSONValue) -> TemplateValue {
-    switch value {
-    case .null: return .none
-    case .bool(let flag): return .bool(flag)
-    case .int(let number): return .int(Int(number))
-    case .double(let number): return .double(number)
-    case .string(let text): return .string(text)
-    case .array(let elements): return .array(elements.map(templateValue))
-    case .object(let members): return .object(OrderedObject(members.map { ($0.0, templateValue($0.1)) }))
-    }
-}

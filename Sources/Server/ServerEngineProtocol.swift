@@ -1,4 +1,6 @@
+import JSON
 import Engine
+import EngineCore
 import Foundation
 
 /// Everything the HTTP layer needs from an inference engine. The real engine is adapted to this in the
@@ -8,6 +10,8 @@ public protocol ServingEngine: Sendable {
     var maxModelLen: Int { get }
     /// Number of token ids the model accepts (ids must be in 0..<vocabSize).
     var vocabSize: Int { get }
+    /// The model's sampling defaults (generation_config.json); a request's own fields go on top, as in vLLM.
+    var defaultSamplingParams: SamplingParams { get }
 
     func tokenize(_ text: String, addSpecialTokens: Bool) throws -> [Int]
     func detokenize(_ tokenIds: [Int], skipSpecialTokens: Bool) throws -> String
@@ -19,7 +23,7 @@ public protocol ServingEngine: Sendable {
 
     /// Starts one generation. Invalid requests throw before the stream starts (`ServingError`).
     /// The stream yields incremental outputs; cancelling its iteration must abort the request.
-    func generate(requestId: String, promptTokenIds: [Int], params: GenerationParams, priority: Int) throws
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int) throws
         -> AsyncThrowingStream<GenerationOutput, Error>
 
     /// Aborts a request (all its choices) and frees its KV blocks. Unknown ids are ignored.
@@ -48,33 +52,6 @@ public struct ChatRenderRequest: Sendable {
         self.continueFinalMessage = continueFinalMessage
         self.templateKwargs = templateKwargs
     }
-}
-
-/// Sampling parameters with vLLM's names and semantics; `nil` means "engine/model default".
-public struct GenerationParams: Sendable, Equatable {
-    public var n = 1
-    public var temperature: Double?
-    public var topP: Double?
-    public var topK: Int?
-    public var minP: Double?
-    public var presencePenalty: Double?
-    public var frequencyPenalty: Double?
-    public var repetitionPenalty: Double?
-    public var seed: Int64?
-    public var maxTokens: Int?
-    public var minTokens = 0
-    public var ignoreEOS = false
-    public var stop: [String] = []
-    public var stopTokenIds: [Int] = []
-    public var includeStopStrInOutput = false
-    public var skipSpecialTokens = true
-    public var spacesBetweenSpecialTokens = true
-    public var logitBias: [Int: Double] = [:]
-    /// Number of top logprobs per generated token (0 = only the sampled token); nil = none.
-    public var logprobs: Int?
-    public var promptLogprobs: Int?
-
-    public init() {}
 }
 
 /// One incremental update for one choice of a request.

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 
 /// Typed access to the fields of a request body. Lenient where OpenAI is (null means absent; integral floats

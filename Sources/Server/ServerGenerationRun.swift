@@ -1,5 +1,7 @@
+import JSON
 import Engine
 import Foundation
+import EngineCore
 
 /// An output of one choice, tagged with its position in the response (`prompt index * n + choice index`).
 struct ChoiceOutput: Sendable {
@@ -31,7 +33,7 @@ final class GenerationRun: @unchecked Sendable {
 
     /// Starts all requests; if one is refused, the ones already started are aborted and the error is rethrown.
     static func start(engine: any ServingEngine, metrics: ServerMetrics?, baseId: String, prompts: [PreparedPrompt],
-                      params: GenerationParams, maxTokens: [Int], priority: Int)
+                      params: SamplingParams, maxTokens: [Int], priority: Int)
         throws -> (GenerationRun, AsyncThrowingStream<ChoiceOutput, Error>) {
         let ids = prompts.count == 1 ? [baseId] : prompts.indices.map { "\(baseId)-\($0)" }
         let run = GenerationRun(requestIds: ids, n: params.n, engine: engine, metrics: metrics)

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 
 /// Offline batch generation (`vllm generate`): each input line is `{"prompt": ...}` or `{"messages": [...]}`

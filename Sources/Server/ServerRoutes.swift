@@ -1,4 +1,6 @@
+import JSON
 import Foundation
+import EngineCore
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -133,9 +135,9 @@ public final class OpenAIServer: Sendable {
         })
     }
 
-    func logRequest(_ id: String, promptTokens: [Int], maxTokens: [Int], params: GenerationParams) {
+    func logRequest(_ id: String, promptTokens: [Int], maxTokens: [Int], params: SamplingParams) {
         guard configuration.logRequests else { return }
-        serverLogger.info("Received request \(id): prompt tokens \(promptTokens), n=\(params.n), max_tokens=\(maxTokens), temperature=\(params.temperature.map { "\($0)" } ?? "default")")
+        serverLogger.info("Received request \(id): prompt tokens \(promptTokens), n=\(params.n), max_tokens=\(maxTokens), temperature=\(params.temperature)")
     }
 
     func tokenize(_ request: Request) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import EngineCore
 
 /// Limits the server enforces on request fields (documented choices where OpenAI and vLLM differ).
 public struct RequestLimits: Sendable {
@@ -10,9 +11,11 @@ public struct RequestLimits: Sendable {
 }
 
 /// Reads the sampling fields shared by /v1/completions and /v1/chat/completions, with vLLM's names, ranges
-/// and messages. `maxTokens` is read by the caller (its name and default differ per endpoint).
-func parseSamplingFields(_ fields: FieldReader, vocabSize: Int, limits: RequestLimits) throws -> GenerationParams {
-    var params = GenerationParams()
+/// and messages, over the model's defaults. `maxTokens` is read by the caller (its name and default differ
+/// per endpoint).
+func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, vocabSize: Int, limits: RequestLimits) throws
+    -> SamplingParams {
+    var params = defaults
 
     if let n = try fields.int("n") {
         guard n >= 1 else { throw APIError.badRequest("n must be at least 1, got \(n).", param: "n") }
@@ -48,8 +51,8 @@ func parseSamplingFields(_ fields: FieldReader, vocabSize: Int, limits: RequestL
         }
         params.minP = minP
     }
-    for (name, keyPath) in [("presence_penalty", \GenerationParams.presencePenalty),
-                            ("frequency_penalty", \GenerationParams.frequencyPenalty)] {
+    for (name, keyPath) in [("presence_penalty", \SamplingParams.presencePenalty),
+                            ("frequency_penalty", \SamplingParams.frequencyPenalty)] {
         if let penalty = try fields.double(name) {
             guard penalty >= -2, penalty <= 2 else {
                 throw APIError.badRequest("\(name) must be in [-2, 2], got \(penalty).", param: name)
@@ -70,7 +73,7 @@ func parseSamplingFields(_ fields: FieldReader, vocabSize: Int, limits: RequestL
                                       param: "seed")
         }
         // vLLM treats -1 as "no seed".
-        params.seed = seed == -1 ? nil : seed
+        params.seed = seed == -1 ? nil : UInt64(bitPattern: seed)
     }
     if let minTokens = try fields.int("min_tokens") {
         guard minTokens >= 0 else {

@@ -1,8 +1,10 @@
 import Foundation
+import JSON
 
 func readJSON(_ path: String) throws -> JSONValue {
     guard let data = FileManager.default.contents(atPath: path) else { throw TokenizerError("cannot read \(path)") }
-    let value = try JSONParser.parse([UInt8](data), source: path)
+    let value: JSONValue
+    do { value = try JSONParser.parse([UInt8](data)) } catch { throw TokenizerError("\(path): \(error)") }
     guard value.members != nil else { throw TokenizerError("\(path): top level is not a JSON object") }
     return value
 }

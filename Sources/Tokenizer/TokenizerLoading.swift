@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension Tokenizer {
     /// Loads a tokenizer folder: tokenizer.json, or vocab.json + merges.txt (GPT-2 / Qwen2), or a

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One tensor described by a safetensors header, already bounds-checked against its file.
 struct SafetensorsEntry {
@@ -62,26 +63,23 @@ enum SafetensorsHeader {
             throw WeightsError(.truncated, "\(path) is truncated: header needs \(headerEnd) bytes, file has \(bytes.count)")
         }
         let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<headerEnd])
-        let json: Any
+        let root: [(key: String, value: JSONValue)]
         do {
-            json = try JSONSerialization.jsonObject(with: Data(headerBytes))
-        } catch {
-            throw WeightsError(.invalidHeader, "\(path): safetensors header is not valid JSON (\(error.localizedDescription))")
-        }
-        guard let root = json as? [String: Any] else {
-            throw WeightsError(.invalidHeader, "\(path): safetensors header is not a JSON object")
+            guard let members = try JSONParser.parse([UInt8](headerBytes)).members else {
+                throw WeightsError(.invalidHeader, "\(path): safetensors header is not a JSON object")
+            }
+            root = members
+        } catch let error as JSONParseError {
+            throw WeightsError(.invalidHeader, "\(path): safetensors header is not valid JSON (\(error))")
         }
 
         let dataStart = headerEnd
         let dataSize = bytes.count - dataStart
         var metadata: [String: String] = [:]
         var entries: [SafetensorsEntry] = []
-        for name in root.keys.sorted() {
-            guard let value = root[name] else { continue }
+        for (name, value) in root {
             if name == "__metadata__" {
-                if let map = value as? [String: Any] {
-                    for (key, item) in map { if let text = item as? String { metadata[key] = text } }
-                }
+                for (key, item) in value.members ?? [] { if let text = item.string { metadata[key] = text } }
                 continue
             }
             entries.append(try entry(name: name, value: value, file: file, dataStart: dataStart, dataSize: dataSize))
@@ -91,20 +89,19 @@ enum SafetensorsHeader {
         return (entries, metadata)
     }
 
-    private static func entry(name: String, value: Any, file: WeightsMappedFile,
+    private static func entry(name: String, value: JSONValue, file: WeightsMappedFile,
                               dataStart: Int, dataSize: Int) throws -> SafetensorsEntry {
         let path = file.path
-        guard let info = value as? [String: Any] else {
+        guard case .object = value else {
             throw WeightsError(.invalidHeader, "\(path): header entry for tensor '\(name)' is not an object")
         }
-        guard let dtypeName = info["dtype"] as? String else {
+        guard let dtypeName = value["dtype"]?.string else {
             throw WeightsError(.invalidHeader, "\(path): tensor '\(name)' has no \"dtype\" string")
         }
-        guard let shapeValues = info["shape"] as? [Any], let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }) else {
+        guard let shape = integers(value["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
             throw WeightsError(.invalidHeader, "\(path): tensor '\(name)' has no valid \"shape\" (list of non-negative integers)")
         }
-        guard let offsetValues = info["data_offsets"] as? [Any], let offsets = integers(offsetValues),
-              offsets.count == 2 else {
+        guard let offsets = integers(value["data_offsets"]), offsets.count == 2 else {
             throw WeightsError(.invalidHeader, "\(path): tensor '\(name)' has no valid \"data_offsets\" pair")
         }
         let (begin, end) = (offsets[0], offsets[1])
@@ -130,13 +127,14 @@ enum SafetensorsHeader {
                                 offset: begin)
     }
 
-    /// JSON numbers arrive as NSNumber; bridging to Int fails for fractions and out-of-range values.
-    private static func integers(_ values: [Any]) -> [Int]? {
+    /// A list of integers written as integers (a fraction such as 2.5, or 4.0, is not a size or offset).
+    private static func integers(_ value: JSONValue?) -> [Int]? {
+        guard let values = value?.array else { return nil }
         var result: [Int] = []
         result.reserveCapacity(values.count)
         for value in values {
-            guard let number = value as? Int else { return nil }
-            result.append(number)
+            guard case .int(let number) = value, let exact = Int(exactly: number) else { return nil }
+            result.append(exact)
         }
         return result
     }

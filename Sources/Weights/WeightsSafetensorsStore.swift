@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Tensors from Hugging Face safetensors files in one folder: `model.safetensors`, shards listed by
 /// `model.safetensors.index.json`, or else every `*.safetensors` file in the folder.
@@ -114,19 +115,19 @@ public final class SafetensorsStore: WeightStore, @unchecked Sendable {
     }
 
     private static func readWeightMap(indexPath: String) throws -> [String: String] {
-        let json: Any
+        let root: JSONValue
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: indexPath))
-            json = try JSONSerialization.jsonObject(with: data)
+            root = try JSONParser.parse([UInt8](data))
         } catch {
-            throw WeightsError(.invalidHeader, "\(indexPath) is not valid JSON: \(error.localizedDescription)")
+            throw WeightsError(.invalidHeader, "\(indexPath) is not valid JSON: \(error)")
         }
-        guard let root = json as? [String: Any], let map = root["weight_map"] as? [String: Any] else {
+        guard let map = root["weight_map"]?.members else {
             throw WeightsError(.invalidHeader, "\(indexPath) has no \"weight_map\" object")
         }
         var result: [String: String] = [:]
         for (name, value) in map {
-            guard let shard = value as? String else {
+            guard let shard = value.string else {
                 throw WeightsError(.invalidHeader, "\(indexPath): weight_map entry for '\(name)' is not a file name")
             }
             result[name] = shard

@@ -17,8 +17,12 @@ final class ChatTemplateValueTests: XCTestCase {
         XCTAssertEqual(value, .string("q\"b\\s/n\nt\tué 🙂"))
     }
 
+    func testParseJSONTurnsLoneSurrogatesIntoReplacementCharacters() throws {
+        XCTAssertEqual(try TemplateValue.parseJSON(#""\ud83d""#), .string("\u{FFFD}"))
+    }
+
     func testParseJSONRejectsBadInput() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "\"\\ud83d\"", "\"\\x\"", "tru", "1 2", "\"a\nb\"", "[1.]", "-"] {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "\"\\x\"", "tru", "1 2", "\"a\nb\"", "[1.]", "-", "1e", "-01", ".5"] {
             XCTAssertThrowsError(try TemplateValue.parseJSON(bad), bad.debugDescription)
         }
         XCTAssertThrowsError(try TemplateValue.parseJSON(String(repeating: "[", count: 2000)))

@@ -2,6 +2,7 @@
 import EngineCore
 import Foundation
 import Weights
+import JSON
 import XCTest
 
 /// Tokenizer, stop ids, chat template and sampling defaults read from model folders and GGUF metadata.
@@ -40,9 +41,10 @@ final class EngineModelFilesTests: XCTestCase {
         XCTAssertTrue(try ModelSideFiles.generationDefaults("vllm", modelFolder: folder).isEmpty)
         XCTAssertEqual(try ModelSideFiles.generationDefaults(folder, modelFolder: nil), defaults)
         XCTAssertThrowsError(try ModelSideFiles.generationDefaults("/no/such/folder", modelFolder: nil))
-        XCTAssertEqual(EngineJSON.ids([7, 9] as [Any]), [7, 9])
-        XCTAssertEqual(EngineJSON.ids(NSNumber(value: 3)), [3])
+        XCTAssertEqual(EngineJSON.ids(.array([7, 9])), [7, 9])
+        XCTAssertEqual(EngineJSON.ids(3), [3])
         XCTAssertEqual(EngineJSON.ids(true), [], "a JSON boolean is not an id")
+        XCTAssertEqual(EngineJSON.ids(nil), [])
     }
 
     func testGGUFMetadataBuildsTheTokenizer() throws {

@@ -1,4 +1,5 @@
 import Engine
+import EngineCore
 import Foundation
 @testable import Server
 
@@ -7,11 +8,12 @@ import Foundation
 final class FakeServingEngine: ServingEngine, @unchecked Sendable {
     let maxModelLen: Int
     let vocabSize = 300
+    var defaultSamplingParams = SamplingParams()
     static let bos = 256
 
     private let lock = NSLock()
     private var _aborted: [String] = []
-    private var _started: [(id: String, prompt: [Int], params: GenerationParams, priority: Int)] = []
+    private var _started: [(id: String, prompt: [Int], params: SamplingParams, priority: Int)] = []
     private var _renders: [ChatRenderRequest] = []
     /// Streams that stay open after `tokensBeforeHang` tokens until aborted (to test disconnects).
     var hangAfterTokens: Int?
@@ -25,7 +27,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
     init(maxModelLen: Int = 64) { self.maxModelLen = maxModelLen }
 
     var aborted: [String] { lock.lock(); defer { lock.unlock() }; return _aborted }
-    var started: [(id: String, prompt: [Int], params: GenerationParams, priority: Int)] {
+    var started: [(id: String, prompt: [Int], params: SamplingParams, priority: Int)] {
         lock.lock(); defer { lock.unlock() }; return _started
     }
     var renders: [ChatRenderRequest] { lock.lock(); defer { lock.unlock() }; return _renders }
@@ -76,7 +78,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                                                    logprob: -1.5, rank: 2)])
     }
 
-    func generate(requestId: String, promptTokenIds: [Int], params: GenerationParams, priority: Int) throws
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int) throws
         -> AsyncThrowingStream<GenerationOutput, Error> {
         if overloaded { throw ServingError.overloaded("The waiting queue is full (2 requests); retry later.") }
         lock.lock()
