@@ -43,7 +43,7 @@ let specs: [Spec] = [
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus")]),
-    Spec(name: "Benchmarks", deps: ["Engine", "AllocationCounter"],
+    Spec(name: "Benchmarks", deps: ["Engine", "AllocationCounter", "JSON"],
          external: [.product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio")]),

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Incremental Server-Sent Events parser: bytes arrive in arbitrary pieces (an event, a line or even a UTF-8
 /// character can be split across reads); complete events come out as their joined `data:` payloads.
@@ -69,31 +70,31 @@ public struct BenchStreamChunk: Equatable, Sendable {
     /// nil for "[DONE]".
     public static func parse(_ data: String) throws -> BenchStreamChunk? {
         if data.trimmingCharacters(in: .whitespaces) == "[DONE]" { return nil }
-        let object: Any
+        let json: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(data.utf8))
+            json = try JSONParser.parse(data)
         } catch {
             throw BenchError("server sent an event that is not JSON: \(data.prefix(200))")
         }
-        guard let json = object as? [String: Any] else {
+        guard json.members != nil else {
             throw BenchError("server sent an event that is not a JSON object: \(data.prefix(200))")
         }
         var chunk = BenchStreamChunk(hasChoices: false, text: "")
         if let error = json["error"] {
-            chunk.error = ((error as? [String: Any])?["message"] as? String) ?? "\(error)"
+            chunk.error = error["message"]?.string ?? "\(error)"
             return chunk
         }
-        if let choices = json["choices"] as? [[String: Any]], let first = choices.first {
+        if let first = json["choices"]?.array?.first {
             chunk.hasChoices = true
-            if let text = first["text"] as? String {
+            if let text = first["text"]?.string {
                 chunk.text = text
-            } else if let delta = first["delta"] as? [String: Any] {
-                chunk.text = (delta["content"] as? String) ?? (delta["reasoning_content"] as? String) ?? ""
+            } else if let delta = first["delta"] {
+                chunk.text = delta["content"]?.string ?? delta["reasoning_content"]?.string ?? ""
             }
         }
-        if let usage = json["usage"] as? [String: Any] {
-            chunk.completionTokens = (usage["completion_tokens"] as? NSNumber)?.intValue
-            chunk.promptTokens = (usage["prompt_tokens"] as? NSNumber)?.intValue
+        if let usage = json["usage"] {
+            chunk.completionTokens = usage["completion_tokens"]?.int
+            chunk.promptTokens = usage["prompt_tokens"]?.int
         }
         return chunk
     }

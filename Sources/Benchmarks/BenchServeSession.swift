@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Tokenizer
 
 /// Everything `vllm bench serve` does after argument parsing: tokenizer, dataset, run, table, JSON file.
@@ -114,8 +115,7 @@ public struct BenchServeSession {
         if let model { return model }
         let (status, body) = try await client.get(path: "/v1/models")
         guard status == 200,
-              let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-              let models = json["data"] as? [[String: Any]], let id = models.first?["id"] as? String else {
+              let id = (try? JSONParser.parse(body))?["data"]?.array?.first?["id"]?.string else {
             throw BenchError("--model not given and GET /v1/models did not name a model (HTTP \(status)): \(body.prefix(200))")
         }
         return id
