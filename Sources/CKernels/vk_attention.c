@@ -4,21 +4,27 @@
 #define VK_ATTN_ROWS_PER_JOB 16 // query rows per work item: balances causal prefill across threads
 
 void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float *k, const float *v,
-                 const int32_t *slot_mapping, int64_t num_tokens, int64_t kv_dim) {
-    if (cache_dtype != VK_F32 && cache_dtype != VK_F16) return;
+                 const int32_t *slot_mapping, int64_t num_tokens, int64_t n_kv_heads, int64_t head_dim,
+                 int64_t block_size) {
+    if ((cache_dtype != VK_F32 && cache_dtype != VK_F16) || block_size <= 0) return;
+    const int64_t kv_dim = n_kv_heads * head_dim;
     for (int64_t t = 0; t < num_tokens; t++) {
-        int64_t slot = slot_mapping[t];
+        const int64_t slot = slot_mapping[t];
         if (slot < 0) continue;
-        const float *kt = k + t * kv_dim, *vt = v + t * kv_dim;
-        if (cache_dtype == VK_F32) {
-            memcpy((float *)k_cache + slot * kv_dim, kt, (size_t)kv_dim * sizeof(float));
-            memcpy((float *)v_cache + slot * kv_dim, vt, (size_t)kv_dim * sizeof(float));
-            continue;
-        }
-        uint16_t *kd = (uint16_t *)k_cache + slot * kv_dim, *vd = (uint16_t *)v_cache + slot * kv_dim;
-        for (int64_t i = 0; i < kv_dim; i++) {
-            kd[i] = vk_f32_to_f16(kt[i]);
-            vd[i] = vk_f32_to_f16(vt[i]);
+        const int64_t block = slot / block_size, offset = slot % block_size;
+        for (int64_t h = 0; h < n_kv_heads; h++) {
+            const int64_t dst = ((block * n_kv_heads + h) * block_size + offset) * head_dim;
+            const float *kt = k + t * kv_dim + h * head_dim, *vt = v + t * kv_dim + h * head_dim;
+            if (cache_dtype == VK_F32) {
+                memcpy((float *)k_cache + dst, kt, (size_t)head_dim * sizeof(float));
+                memcpy((float *)v_cache + dst, vt, (size_t)head_dim * sizeof(float));
+                continue;
+            }
+            uint16_t *kd = (uint16_t *)k_cache + dst, *vd = (uint16_t *)v_cache + dst;
+            for (int64_t i = 0; i < head_dim; i++) {
+                kd[i] = vk_f32_to_f16(kt[i]);
+                vd[i] = vk_f32_to_f16(vt[i]);
+            }
         }
     }
 }

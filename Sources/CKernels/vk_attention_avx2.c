@@ -3,56 +3,67 @@
 #include "vk_avx2.h"
 #if VK_X86
 
-// Eight dot products q . k[p] (p < 8, rows `stride` floats apart) at once: the eight accumulators
-// are reduced together with a transpose-and-add, instead of eight horizontal sums.
-AVX2_INLINE __m256 dot8_positions(const float *q, const float *k, int64_t stride, int64_t hd) {
+// Decode reads K and V in the cache's own dtype: widening an fp16 block into a buffer first cost
+// a store and a reload per value, about a third of decode attention. F16 is a compile-time flag.
+AVX2_INLINE __m256 load8_kv(const void *row, int64_t i, const int F16) {
+    if (F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)));
+    return _mm256_loadu_ps((const float *)row + i);
+}
+
+AVX2_INLINE const void *kv_row(const void *base, int64_t p, int64_t hd, const int F16) {
+    return F16 ? (const void *)((const uint16_t *)base + p * hd) : (const void *)((const float *)base + p * hd);
+}
+
+// Eight dot products q . k[p] (p < 8, consecutive rows of head_dim values) at once: the eight
+// accumulators are reduced together with a transpose-and-add, instead of eight horizontal sums.
+AVX2_INLINE __m256 dot8_positions(const float *q, const void *k, int64_t hd, const int F16) {
     __m256 a[8];
     for (int p = 0; p < 8; p++) a[p] = _mm256_setzero_ps();
     for (int64_t d = 0; d < hd; d += 8) {
         const __m256 qv = _mm256_loadu_ps(q + d);
-        for (int p = 0; p < 8; p++) a[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + p * stride + d), a[p]);
+        for (int p = 0; p < 8; p++) a[p] = _mm256_fmadd_ps(qv, load8_kv(kv_row(k, p, hd, F16), d, F16), a[p]);
     }
     __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
     __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
     return _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
 }
 
-AVX2_INLINE float dot_one(const float *q, const float *k, int64_t hd) {
+AVX2_INLINE float dot_one(const float *q, const void *k, int64_t hd, const int F16) {
     __m256 a = _mm256_setzero_ps();
-    for (int64_t d = 0; d < hd; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
+    for (int64_t d = 0; d < hd; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8_kv(k, d, F16), a);
     return hsum_ps(a);
 }
 
-// acc[0..8 NV) = acc * corr + sum_p w[p] * v[p], held in NV registers across positions (NV must be
-// a compile-time constant: with a run-time count the compiler keeps the array on the stack and
-// every FMA waits on a store-to-load round trip).
-AVX2_INLINE void rescale_accumulate_n(float *acc, __m256 cv, const float *w, const float *v, int64_t stride,
-                                      int64_t np, const int NV) {
+// acc[0..8 NV) = acc * corr + sum_p w[p] * v[p][d0..), held in NV registers across positions (NV
+// must be a compile-time constant: with a run-time count the compiler keeps the array on the stack
+// and every FMA waits on a store-to-load round trip).
+AVX2_INLINE void rescale_accumulate_n(float *acc, __m256 cv, const float *w, const void *v, int64_t d0, int64_t hd,
+                                      int64_t np, const int NV, const int F16) {
     __m256 r[8];
-    for (int t = 0; t < NV; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + 8 * t), cv);
+    for (int t = 0; t < NV; t++) r[t] = _mm256_mul_ps(_mm256_loadu_ps(acc + d0 + 8 * t), cv);
     for (int64_t p = 0; p < np; p++) {
         const __m256 wp = _mm256_set1_ps(w[p]);
-        const float *vp = v + p * stride;
-        for (int t = 0; t < NV; t++) r[t] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * t), r[t]);
+        const void *vp = kv_row(v, p, hd, F16);
+        for (int t = 0; t < NV; t++) r[t] = _mm256_fmadd_ps(wp, load8_kv(vp, d0 + 8 * t, F16), r[t]);
     }
-    for (int t = 0; t < NV; t++) _mm256_storeu_ps(acc + 8 * t, r[t]);
+    for (int t = 0; t < NV; t++) _mm256_storeu_ps(acc + d0 + 8 * t, r[t]);
 }
 
 // acc[0..hd) = acc * corr + sum_p w[p] * v[p], 64 dims at a time.
-AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, const float *v, int64_t stride,
-                                    int64_t np, int64_t hd) {
+AVX2_INLINE void rescale_accumulate(float *acc, float corr, const float *w, const void *v, int64_t np, int64_t hd,
+                                    const int F16) {
     const __m256 cv = _mm256_set1_ps(corr);
     int64_t d0 = 0;
-    for (; d0 + 64 <= hd; d0 += 64) rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 8);
+    for (; d0 + 64 <= hd; d0 += 64) rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 8, F16);
     switch ((hd - d0) / 8) {
     case 0: break;
-    case 1: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 1); break;
-    case 2: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 2); break;
-    case 3: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 3); break;
-    case 4: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 4); break;
-    case 5: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 5); break;
-    case 6: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 6); break;
-    default: rescale_accumulate_n(acc + d0, cv, w, v + d0, stride, np, 7); break;
+    case 1: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 1, F16); break;
+    case 2: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 2, F16); break;
+    case 3: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 3, F16); break;
+    case 4: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 4, F16); break;
+    case 5: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 5, F16); break;
+    case 6: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 6, F16); break;
+    default: rescale_accumulate_n(acc, cv, w, v, d0, hd, np, 7, F16); break;
     }
 }
 
@@ -61,9 +72,34 @@ AVX2_INLINE void widen_f16(float *dst, const uint16_t *src, int64_t n) {
     for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
 }
 
+// vk_g_softmax_fold for 16 scores, in two vectors: the exponentials of a block were scalar calls
+// and took about a fifth of decode attention.
+AVX2_INLINE float softmax_fold16(float *w, float *row_max, float *row_sum) {
+    const __m256 s0 = _mm256_loadu_ps(w), s1 = _mm256_loadu_ps(w + 8);
+    const float corr = vk_g_softmax_raise(row_max, hmax_ps(_mm256_max_ps(s0, s1)));
+    const __m256 shift = _mm256_set1_ps(*row_max);
+    const __m256 e0 = exp8_fast(_mm256_sub_ps(s0, shift)), e1 = exp8_fast(_mm256_sub_ps(s1, shift));
+    _mm256_storeu_ps(w, e0);
+    _mm256_storeu_ps(w + 8, e1);
+    *row_sum = *row_sum * corr + hsum_ps(_mm256_add_ps(e0, e1));
+    return corr;
+}
+
+// Blocks sit wherever the block table puts them, so the hardware prefetcher cannot run ahead into
+// the next one; decode reads K and V at memory latency otherwise. Requests block b's K and V rows
+// of the job's kv head (contiguous, see vk_kv_store) while the current block is computed.
+AVX2_INLINE void prefetch_kv_block(const vk_attn_job *job, int64_t b) {
+    const int64_t bytes = job->block_size * job->head_dim * (job->kv_dtype == VK_F16 ? 2 : 4);
+    const char *k = vk_g_kv_head_block(job, job->k_cache, b), *v = vk_g_kv_head_block(job, job->v_cache, b);
+    for (int64_t off = 0; off < bytes; off += 64) {
+        _mm_prefetch(k + off, _MM_HINT_T0);
+        _mm_prefetch(v + off, _MM_HINT_T0);
+    }
+}
+
 // Same contract and online softmax as vk_g_attend, with vector dot products and the output
 // accumulator kept in registers over a block's positions. head_dim must be a multiple of 8.
-AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
+AVX2_INLINE void attend_rows(const vk_attn_job *job, const int F16) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
     const int64_t group = job->n_heads / job->n_kv_heads;
     const vk_attn_buffers buf = vk_attn_split_scratch(job);
@@ -72,9 +108,9 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
         for (int64_t b = 0; b * bs < ctx; b++) {
-            const float *kb, *vb;
-            int64_t ks, vs;
-            const int64_t np = vk_g_kv_block(job, b, ctx, buf.k_wide, buf.v_wide, widen_f16, &kb, &ks, &vb, &vs);
+            if ((b + 1) * bs < ctx) prefetch_kv_block(job, b + 1);
+            const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
+            const void *kb = vk_g_kv_head_block(job, job->k_cache, b), *vb = vk_g_kv_head_block(job, job->v_cache, b);
             for (int64_t h = 0; h < group; h++) {
                 const float *qh = job->q + (row * job->n_heads + g * group + h) * hd;
                 float *sc = scores + h * bs;
@@ -82,22 +118,28 @@ AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
                 __m256 vmax = _mm256_set1_ps(-INFINITY);
                 const __m256 scale = _mm256_set1_ps(job->scale);
                 for (; p + 8 <= np; p += 8) {
-                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kb + p * ks, ks, hd), scale);
+                    __m256 s8 = _mm256_mul_ps(dot8_positions(qh, kv_row(kb, p, hd, F16), hd, F16), scale);
                     _mm256_storeu_ps(sc + p, s8);
                     vmax = _mm256_max_ps(vmax, s8);
                 }
                 float bmax = hmax_ps(vmax);
                 for (; p < np; p++) {
-                    sc[p] = dot_one(qh, kb + p * ks, hd) * job->scale;
+                    sc[p] = dot_one(qh, kv_row(kb, p, hd, F16), hd, F16) * job->scale;
                     bmax = sc[p] > bmax ? sc[p] : bmax;
                 }
-                const float corr = vk_g_softmax_fold(&row_max[h], &row_sum[h], bmax, sc, np);
-                rescale_accumulate(acc + h * hd, corr, sc, vb, vs, np, hd);
+                const float corr = np == 16 ? softmax_fold16(sc, &row_max[h], &row_sum[h])
+                                            : vk_g_softmax_fold(&row_max[h], &row_sum[h], bmax, sc, np);
+                rescale_accumulate(acc + h * hd, corr, sc, vb, np, hd, F16);
             }
         }
         for (int64_t h = 0; h < group; h++)
             vk_g_softmax_end(job->out + (row * job->n_heads + g * group + h) * hd, acc + h * hd, row_sum[h], hd);
     }
+}
+
+AVX2_INLINE void attend_avx2(const vk_attn_job *job) {
+    if (job->kv_dtype == VK_F16) attend_rows(job, 1);
+    else attend_rows(job, 0);
 }
 
 // ---- prefill attention: query tiles ----------------------------------------------------------
@@ -204,13 +246,7 @@ AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
                 continue;
             }
             if (nv == VK_AT_BS) { // a full block: the common case, in vectors
-                const __m256 s0 = _mm256_loadu_ps(wq), s1 = _mm256_loadu_ps(wq + 8);
-                corr[qi] = vk_g_softmax_raise(&row_max[qi], hmax_ps(_mm256_max_ps(s0, s1)));
-                const __m256 shift = _mm256_set1_ps(row_max[qi]);
-                const __m256 e0 = exp8_fast(_mm256_sub_ps(s0, shift)), e1 = exp8_fast(_mm256_sub_ps(s1, shift));
-                _mm256_storeu_ps(wq, e0);
-                _mm256_storeu_ps(wq + 8, e1);
-                row_sum[qi] = row_sum[qi] * corr[qi] + hsum_ps(_mm256_add_ps(e0, e1));
+                corr[qi] = softmax_fold16(wq, &row_max[qi], &row_sum[qi]);
                 continue;
             }
             float bmax = wq[0];

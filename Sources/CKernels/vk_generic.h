@@ -66,19 +66,23 @@ VK_INLINE void vk_g_pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t
     }
 }
 
+// Block b's positions of the job's kv head, as stored (cache dtype): head_dim values per position,
+// contiguous (see vk_kv_store).
+VK_INLINE const void *vk_g_kv_head_block(const vk_attn_job *job, const void *cache, int64_t b) {
+    const int64_t elem = job->kv_dtype == VK_F16 ? 2 : 4;
+    const int64_t first = ((int64_t)job->block_table[b] * job->n_kv_heads + job->kv_head) * job->block_size;
+    return (const uint8_t *)cache + first * job->head_dim * elem;
+}
+
 // The np positions of kv head job->kv_head in block b of a cache, as fp32 rows `*stride` floats
 // apart: in place for an fp32 cache; an fp16 cache is widened into dst ([np][head_dim]) by `widen`.
+// A head's positions are contiguous within a block (see vk_kv_store).
 VK_INLINE const float *vk_g_kv_rows(const vk_attn_job *job, const void *cache, int64_t b, int64_t np, float *dst,
                                     int64_t *stride, void (*widen)(float *, const uint16_t *, int64_t)) {
-    const int64_t hd = job->head_dim, kv_stride = job->n_kv_heads * hd;
-    const int64_t base = ((int64_t)job->block_table[b] * job->block_size * job->n_kv_heads + job->kv_head) * hd;
-    if (job->kv_dtype != VK_F16) {
-        *stride = kv_stride;
-        return (const float *)cache + base;
-    }
-    const uint16_t *src = (const uint16_t *)cache + base;
-    for (int64_t p = 0; p < np; p++) widen(dst + p * hd, src + p * kv_stride, hd);
-    *stride = hd;
+    const void *rows = vk_g_kv_head_block(job, cache, b);
+    *stride = job->head_dim;
+    if (job->kv_dtype != VK_F16) return (const float *)rows;
+    widen(dst, (const uint16_t *)rows, np * job->head_dim);
     return dst;
 }
 

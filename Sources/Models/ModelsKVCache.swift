@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 
-/// The paged KV cache: per layer, K and V laid out [numBlocks][blockSize][numKVHeads][headDim] of
+/// The paged KV cache: per layer, K and V laid out [numBlocks][numKVHeads][blockSize][headDim] of
 /// `dtype` (VK_F32 or VK_F16).
 final class PagedKVCache {
     let numBlocks: Int

@@ -98,7 +98,8 @@ public final class LlamaModel: CausalLanguageModel {
         vk_rope(s.k, Int64(rows), Int64(config.numKVHeads), headDim, rotary, positions, inverseFrequencies.pointer, neox)
         let keys = cache.keys(layer: index)
         let values = cache.values(layer: index)
-        vk_kv_store(keys, values, cache.dtype, s.k, s.v, slots, Int64(rows), Int64(config.kvDim))
+        vk_kv_store(keys, values, cache.dtype, s.k, s.v, slots, Int64(rows), Int64(config.numKVHeads), headDim,
+                    Int64(cache.blockSize))
         vk_paged_attention(s.attention, s.q, keys, values, cache.dtype, Int64(config.numHeads), Int64(config.numKVHeads),
                            headDim, 1 / Float(config.headDim).squareRoot(), &meta)
         layer.o.apply(s.attention, rows: rows, into: s.projected)

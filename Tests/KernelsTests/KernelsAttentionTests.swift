@@ -58,7 +58,8 @@ final class KernelsAttentionTests: XCTestCase {
             // Earlier steps' tokens go in first; this step's rows follow in the batch.
             let history = seq.seqLen - seq.qLen
             let slots = (0..<history).map(slot)
-            vk_kv_store(kCache.pointer, vCache.pointer, cacheType, keys[s], values[s], slots, Int64(history), Int64(kvDim))
+            vk_kv_store(kCache.pointer, vCache.pointer, cacheType, keys[s], values[s], slots, Int64(history), Int64(kvHeads),
+                        Int64(headDim), Int64(blockSize))
             for pos in history..<seq.seqLen {
                 stepSlots.append(slot(pos))
                 stepK += keys[s][(pos * kvDim)..<((pos + 1) * kvDim)]
@@ -70,9 +71,10 @@ final class KernelsAttentionTests: XCTestCase {
         // A padding row with slot -1 must not be written anywhere.
         let before = kCache.toArray()
         vk_kv_store(kCache.pointer, vCache.pointer, cacheType, [Float](repeating: 1e9, count: kvDim),
-                    [Float](repeating: 1e9, count: kvDim), [-1], 1, Int64(kvDim))
+                    [Float](repeating: 1e9, count: kvDim), [-1], 1, Int64(kvHeads), Int64(headDim), Int64(blockSize))
         XCTAssertEqual(kCache.toArray(), before, "slot -1 must be skipped")
-        vk_kv_store(kCache.pointer, vCache.pointer, cacheType, stepK, stepV, stepSlots, Int64(stepSlots.count), Int64(kvDim))
+        vk_kv_store(kCache.pointer, vCache.pointer, cacheType, stepK, stepV, stepSlots, Int64(stepSlots.count), Int64(kvHeads),
+                    Int64(headDim), Int64(blockSize))
 
         let totalRows = Int(queryStart.last!)
         var out = [Float](repeating: .nan, count: totalRows * heads * headDim)

@@ -99,13 +99,15 @@ void vk_softmax(float *x, int64_t n);
 // out[r][:] = row ids[r] of an embedding table with rows of `dim` values of `dtype`.
 void vk_embed(float *out, const void *table, vk_dtype dtype, int64_t dim, const int32_t *ids, int64_t n);
 
-// Paged KV cache of one layer: k_cache and v_cache are [num_blocks][block_size][n_kv_heads][head_dim]
+// Paged KV cache of one layer: k_cache and v_cache are [num_blocks][n_kv_heads][block_size][head_dim]
 // of cache_dtype, VK_F32 or VK_F16 (half the memory and bandwidth; values rounded to nearest even).
+// Heads outermost within a block, so attention reads one head's block as one contiguous run.
 // A token's slot is block_id * block_size + offset_in_block.
 // Writes k[t], v[t] (each n_kv_heads*head_dim floats) into slot slot_mapping[t]; slot < 0 skips.
 // Any other cache_dtype writes nothing.
 void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float *k, const float *v,
-                 const int32_t *slot_mapping, int64_t num_tokens, int64_t kv_dim);
+                 const int32_t *slot_mapping, int64_t num_tokens, int64_t n_kv_heads, int64_t head_dim,
+                 int64_t block_size);
 
 typedef struct {
     int32_t num_seqs;
