@@ -107,8 +107,8 @@ AVX2_INLINE void attend_rows(const vk_attn_job *job, const int F16) {
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
-        for (int64_t b = 0; b * bs < ctx; b++) {
-            if ((b + 1) * bs < ctx) prefetch_kv_block(job, b + 1);
+        for (int64_t b = job->block0; b < job->block1 && b * bs < ctx; b++) {
+            if (b + 1 < job->block1 && (b + 1) * bs < ctx) prefetch_kv_block(job, b + 1);
             const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
             const void *kb = vk_g_kv_head_block(job, job->k_cache, b), *vb = vk_g_kv_head_block(job, job->v_cache, b);
             for (int64_t h = 0; h < group; h++) {
@@ -132,8 +132,7 @@ AVX2_INLINE void attend_rows(const vk_attn_job *job, const int F16) {
                 rescale_accumulate(acc + h * hd, corr, sc, vb, np, hd, F16);
             }
         }
-        for (int64_t h = 0; h < group; h++)
-            vk_g_softmax_end(job->out + (row * job->n_heads + g * group + h) * hd, acc + h * hd, row_sum[h], hd);
+        for (int64_t h = 0; h < group; h++) vk_g_attend_finish(job, row, h, acc + h * hd, row_max[h], row_sum[h]);
     }
 }
 
@@ -276,7 +275,8 @@ AVX2_INLINE void attend_tiled(const vk_attn_job *job) {
 
 VK_TARGET_AVX2 void vk_avx2_attend(const vk_attn_job *job) {
     const int64_t queries = (job->row1 - job->row0) * (job->n_heads / job->n_kv_heads);
-    if (job->block_size == VK_AT_BS && job->head_dim % 16 == 0 && queries >= VK_AT_MIN_Q) attend_tiled(job);
+    if (!job->partial && job->block_size == VK_AT_BS && job->head_dim % 16 == 0 && queries >= VK_AT_MIN_Q)
+        attend_tiled(job);
     else if (job->head_dim % 8 == 0) attend_avx2(job);
     else vk_g_attend(job);
 }

@@ -133,6 +133,21 @@ VK_INLINE void vk_g_softmax_end(float *out, const float *acc, float row_sum, int
     for (int64_t d = 0; d < hd; d++) out[d] = acc[d] * inv;
 }
 
+// Ends query head h (of the job's kv group) of a row: the normalised output, or for a split job
+// the state that vk_paged_attention merges across the row's jobs.
+VK_INLINE void vk_g_attend_finish(const vk_attn_job *job, int64_t row, int64_t h, const float *acc, float row_max,
+                                  float row_sum) {
+    const int64_t head = job->kv_head * (job->n_heads / job->n_kv_heads) + h, hd = job->head_dim;
+    if (!job->partial) {
+        vk_g_softmax_end(job->out + (row * job->n_heads + head) * hd, acc, row_sum, hd);
+        return;
+    }
+    float *state = job->partial + head * (hd + 2);
+    state[0] = row_max;
+    state[1] = row_sum;
+    memcpy(state + 2, acc, (size_t)hd * sizeof(float));
+}
+
 // Online-softmax attention over paged KV blocks (one block of scores at a time), see vk_attn_job.
 VK_INLINE void vk_g_attend(const vk_attn_job *job) {
     const int64_t hd = job->head_dim, bs = job->block_size, g = job->kv_head;
@@ -142,7 +157,7 @@ VK_INLINE void vk_g_attend(const vk_attn_job *job) {
     for (int64_t row = job->row0; row < job->row1; row++) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
-        for (int64_t b = 0; b * bs < ctx; b++) {
+        for (int64_t b = job->block0; b < job->block1 && b * bs < ctx; b++) {
             const float *kb, *vb;
             int64_t ks, vs;
             const int64_t np = vk_g_kv_block(job, b, ctx, buf.k_wide, buf.v_wide, vk_g_widen_f16, &kb, &ks, &vb, &vs);
@@ -158,8 +173,7 @@ VK_INLINE void vk_g_attend(const vk_attn_job *job) {
                 for (int64_t p = 0; p < np; p++) vk_g_axpy(ah, sc[p], vb + p * vs, hd);
             }
         }
-        for (int64_t h = 0; h < group; h++)
-            vk_g_softmax_end(job->out + (row * job->n_heads + g * group + h) * hd, acc + h * hd, row_sum[h], hd);
+        for (int64_t h = 0; h < group; h++) vk_g_attend_finish(job, row, h, acc + h * hd, row_max[h], row_sum[h]);
     }
 }
 

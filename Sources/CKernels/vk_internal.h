@@ -69,6 +69,13 @@ typedef struct vk_attn_job {
     const int32_t *block_table;
     int64_t block_size;
     int64_t row0, row1, ctx0, kv_head;
+    // A decode row with a long context is split over jobs by block range, like vLLM's paged
+    // attention v2 (flash-decoding), so one sequence's heads spread over all threads: such a job
+    // reads blocks [block0, block1) and leaves its unnormalised softmax state in `partial`
+    // ([n_heads][head_dim + 2]: max, sum, then the accumulator) for vk_paged_attention to merge.
+    // Other jobs read every block (block1 = INT64_MAX) and write `out` (partial = NULL).
+    int64_t block0, block1;
+    float *partial;
     float *scratch; // vk_attn_scratch_floats() floats
 } vk_attn_job;
 

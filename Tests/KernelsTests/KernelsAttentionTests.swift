@@ -14,10 +14,15 @@ final class KernelsAttentionTests: XCTestCase {
     func testPagedAttentionMatchesNaiveAttention() {
         CPUKernels.initialize(threads: 2)
         var rng = TestRNG(seed: 99)
+        // Decode rows past 512 positions are split by context part and merged (1100: parts of 512, 512
+        // and 76; 1024: two full parts); 600 positions with two rows are not split.
         let seqs = [Seq(seqLen: 37, qLen: 13), Seq(seqLen: 20, qLen: 1), Seq(seqLen: 1, qLen: 1),
-                    Seq(seqLen: 25, qLen: 25), Seq(seqLen: 50, qLen: 1), Seq(seqLen: 70, qLen: 40)]
+                    Seq(seqLen: 25, qLen: 25), Seq(seqLen: 50, qLen: 1), Seq(seqLen: 70, qLen: 40),
+                    Seq(seqLen: 1100, qLen: 1), Seq(seqLen: 1024, qLen: 1), Seq(seqLen: 600, qLen: 2)]
         forEachISA { isa in
-            for (blockSize, headDim, heads, kvHeads) in [(16, 64, 8, 4), (4, 8, 8, 4), (16, 80, 6, 1), (4, 128, 4, 4)] {
+            // 12 query heads on one kv head: a split decode row must not take the prefill tile path.
+            for (blockSize, headDim, heads, kvHeads) in [(16, 64, 8, 4), (4, 8, 8, 4), (16, 80, 6, 1), (4, 128, 4, 4),
+                                                          (16, 32, 12, 1)] {
                 for cacheType in [VK_F32, VK_F16] {
                     check(isa: isa, seqs: seqs, blockSize: blockSize, headDim: headDim, heads: heads, kvHeads: kvHeads,
                           cacheType: cacheType, rng: &rng)
