@@ -33,6 +33,8 @@ public final class Tokenizer: @unchecked Sendable {
     private let postProcessor: PostProcessor
     private let decoder: TokenDecoder?
     private let idToToken: [String?]
+    private let tokenBytesLock = NSLock()
+    private var builtTokenBytes: TokenByteTable?
     private let tokenToId: ByteStringIndex
     private let specialIds: Set<Int>
     /// Added tokens matched on the raw input.
@@ -177,6 +179,30 @@ public final class Tokenizer: @unchecked Sendable {
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decode(tokens).joined()
+    }
+
+    /// Each token's bytes when the decoder is plain byte-level (GPT-2 style): a text is then the
+    /// concatenation of its tokens' bytes, and a stream can be decoded token by token instead of
+    /// re-decoding a window (see IncrementalDetokenizer). nil for decoders that look at neighbouring
+    /// tokens. Built on first use, since only streaming needs it.
+    var tokenBytes: TokenByteTable? {
+        tokenBytesLock.lock()
+        defer { tokenBytesLock.unlock() }
+        if let built = builtTokenBytes { return built }
+        guard decodesBytesPerToken else { return nil }
+        let table = TokenByteTable(idToToken.map { token in token.map { ByteLevelTable.decode($0) ?? Array($0.utf8) } ?? [] })
+        builtTokenBytes = table
+        return table
+    }
+
+    private var decodesBytesPerToken: Bool {
+        switch decoder {
+        case .byteLevel?: return true
+        case .sequence(let steps)? where steps.count == 1:
+            if case .byteLevel = steps[0] { return true }
+            return false
+        default: return false
+        }
     }
 
     // MARK: Vocabulary

@@ -9,6 +9,14 @@ public struct IncrementalDetokenizer {
     private var prefixOffset: Int
     private var readOffset: Int
     public private(set) var text: String = ""
+    /// Byte-level tokenizers decode token by token: their text is the concatenation of each token's
+    /// bytes, so the bytes not yet emitted are all the state needed, and a step allocates nothing
+    /// once these buffers have grown (deltas of up to 15 bytes are stored inline in the String).
+    private let tokenBytes: TokenByteTable?
+    private var unemitted: [UInt8] = []
+
+    /// Whether ids are decoded token by token (byte-level decoder) rather than by re-decoding a window.
+    var decodesTokenByToken: Bool { tokenBytes != nil }
 
     /// `spacesBetweenSpecialTokens` is accepted for API parity; like HF fast tokenizers, special
     /// tokens are decoded by the tokenizer's own decoder.
@@ -21,9 +29,12 @@ public struct IncrementalDetokenizer {
         ids = Array(context)
         prefixOffset = 0
         readOffset = ids.count
+        tokenBytes = tokenizer.tokenBytes
+        if tokenBytes != nil { unemitted.reserveCapacity(64) }
     }
 
     public mutating func append(_ id: Int) -> String {
+        if let tokenBytes { return appendBytes(of: id, tokenBytes) }
         ids.append(id)
         let prefixText = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
         let fullText = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
@@ -39,8 +50,25 @@ public struct IncrementalDetokenizer {
         return delta
     }
 
+    /// Same contract as the window decode: text is emitted once it does not end in U+FFFD (an
+    /// incomplete character, or invalid bytes that a later token may still complete).
+    private mutating func appendBytes(of id: Int, _ table: TokenByteTable) -> String {
+        if !(skipSpecialTokens && tokenizer.isSpecial(id)) { table.append(id, to: &unemitted) }
+        let decoded = String(decoding: unemitted, as: UTF8.self)
+        guard !decoded.isEmpty, decoded.unicodeScalars.last != "\u{FFFD}" else { return "" }
+        unemitted.removeAll(keepingCapacity: true)
+        text += decoded
+        return decoded
+    }
+
     /// Emits whatever is held back (incomplete UTF-8 becomes U+FFFD).
     public mutating func finish() -> String {
+        if tokenBytes != nil {
+            let rest = String(decoding: unemitted, as: UTF8.self)
+            unemitted.removeAll(keepingCapacity: true)
+            text += rest
+            return rest
+        }
         guard readOffset < ids.count else { return "" }
         let prefixText = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
         let fullText = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
@@ -58,6 +86,31 @@ public struct IncrementalDetokenizer {
             readOffset -= prefixOffset
             prefixOffset = 0
         }
+    }
+}
+
+/// Every token's bytes in one buffer (ids index `offsets`), so looking one up allocates nothing.
+struct TokenByteTable {
+    private let offsets: [Int32]
+    private let bytes: [UInt8]
+
+    init(_ tokens: [[UInt8]]) {
+        var offsets: [Int32] = [0]
+        offsets.reserveCapacity(tokens.count + 1)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tokens.reduce(0) { $0 + $1.count })
+        for token in tokens {
+            bytes.append(contentsOf: token)
+            offsets.append(Int32(bytes.count))
+        }
+        self.offsets = offsets
+        self.bytes = bytes
+    }
+
+    /// Appends the bytes of token `id` (nothing for an id outside the vocabulary).
+    func append(_ id: Int, to out: inout [UInt8]) {
+        guard id >= 0, id + 1 < offsets.count else { return }
+        out.append(contentsOf: bytes[Int(offsets[id])..<Int(offsets[id + 1])])
     }
 }
 

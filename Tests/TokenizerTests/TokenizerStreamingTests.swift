@@ -27,10 +27,26 @@ final class TokenizerStreamingTests: XCTestCase {
     /// Random id sequences (any token, so partial UTF-8 included) stream to the full decode.
     func testByteLevelStreamingMatchesFullDecode() throws {
         let tokenizer = try TokenizerCache.shared.directory("qwen2")
+        XCTAssertTrue(IncrementalDetokenizer(tokenizer: tokenizer).decodesTokenByToken, "byte-level decodes token by token")
+        XCTAssertFalse(IncrementalDetokenizer(tokenizer: try TokenizerCache.shared.directory("tinyllama")).decodesTokenByToken,
+                       "SentencePiece decoders look at neighbours: window decode")
         var rng = SplitMix(state: 42)
         for _ in 0..<200 {
             let ids = (0..<Int.random(in: 1...20, using: &rng)).map { _ in Int.random(in: 0..<tokenizer.vocabSize, using: &rng) }
             XCTAssertEqual(streamed(tokenizer, ids).0, tokenizer.decode(ids, skipSpecialTokens: true), "ids \(ids)")
+        }
+    }
+
+    /// Realistic byte-level output: characters split over several tokens are held until complete.
+    func testByteLevelStreamingHoldsSplitCharacters() throws {
+        let tokenizer = try TokenizerCache.shared.directory("qwen2")
+        for text in ["Hello 🦙 and 中文 text 😶‍🌫️", "<|im_start|>user\nÜnïcödé ✅<|im_end|>"] {
+            let ids = tokenizer.encode(text, addSpecialTokens: false)
+            let (streamedText, deltas) = streamed(tokenizer, ids)
+            XCTAssertEqual(streamedText, tokenizer.decode(ids, skipSpecialTokens: true), text)
+            XCTAssertTrue(deltas.contains(""), "some character of \(text) spans several tokens")
+            for delta in deltas { XCTAssertFalse(delta.unicodeScalars.contains("\u{FFFD}"), "partial character emitted for \(text)") }
+            XCTAssertEqual(streamed(tokenizer, ids, skipSpecial: false).0, tokenizer.decode(ids, skipSpecialTokens: false))
         }
     }
 
