@@ -1,3 +1,5 @@
+import JSON
+
 /// Python's str()/repr() and json.dumps() renderings of values; templates print these byte for byte.
 enum PythonFormat {
     static func str(_ value: Value) -> String {
@@ -140,7 +142,7 @@ enum JSONDump {
         case .int(let i): out += String(i)
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += PythonFormat.float(d) }
-        case .string(let s), .markup(let s): writeString(s, ensureASCII: options.ensureASCII, into: &out)
+        case .string(let s), .markup(let s): JSONWriter.writeString(s, ensureASCII: options.ensureASCII, into: &out)
         case .list(let items), .tuple(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "["
@@ -166,7 +168,7 @@ enum JSONDump {
             for (i, pair) in pairs.enumerated() {
                 if i > 0 { out += options.itemSeparator ?? (options.indent == nil ? ", " : ",") }
                 newline(options, level: level + 1, into: &out)
-                writeString(pair.key.jsonText, ensureASCII: options.ensureASCII, into: &out)
+                JSONWriter.writeString(pair.key.jsonText, ensureASCII: options.ensureASCII, into: &out)
                 out += options.keySeparator
                 try write(pair.value, options, level: level + 1, into: &out)
             }
@@ -182,33 +184,5 @@ enum JSONDump {
     private static func newline(_ options: JSONDumpOptions, level: Int, into out: inout String) {
         guard let indent = options.indent else { return }
         out += "\n" + String(repeating: indent, count: level)
-    }
-
-    static func writeString(_ s: String, ensureASCII: Bool, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) {
-                    if scalar.value > 0xFFFF {
-                        let v = scalar.value - 0x10000
-                        out += "\\u" + PythonFormat.hex(0xD800 + (v >> 10), width: 4)
-                        out += "\\u" + PythonFormat.hex(0xDC00 + (v & 0x3FF), width: 4)
-                    } else {
-                        out += "\\u" + PythonFormat.hex(scalar.value, width: 4)
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

@@ -47,7 +47,9 @@ public enum JSONWriter {
         }
     }
 
-    public static func writeString(_ text: String, into out: inout String) {
+    /// A JSON string literal. `ensureASCII` also escapes everything outside printable ASCII (as
+    /// Python's `json.dumps` does by default), astral characters as surrogate pairs.
+    public static func writeString(_ text: String, ensureASCII: Bool = false, into out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -59,8 +61,13 @@ public enum JSONWriter {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
+                if scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) {
+                    if scalar.value > 0xFFFF {
+                        let astral = scalar.value - 0x10000
+                        out += String(format: "\\u%04x\\u%04x", 0xD800 + (astral >> 10), 0xDC00 + (astral & 0x3FF))
+                    } else {
+                        out += String(format: "\\u%04x", scalar.value)
+                    }
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

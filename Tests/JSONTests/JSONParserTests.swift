@@ -87,4 +87,14 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(JSONWriter.string(.double(-.infinity)), "-9999.0")
         XCTAssertEqual(JSONValue.array([1, "x"]).description, #"[1,"x"]"#)
     }
+
+    func testWriterEnsureASCIIEscapesLikePython() {
+        // python3 -c 'import json; print(json.dumps("é😀\x7f\x01"))'
+        var out = ""
+        JSONWriter.writeString("é😀\u{7F}\u{01}", ensureASCII: true, into: &out)
+        XCTAssertEqual(out, #""\u00e9\ud83d\ude00\u007f\u0001""#)
+        out = ""
+        JSONWriter.writeString("é😀\u{7F}", into: &out)
+        XCTAssertEqual(out, "\"é😀\u{7F}\"")
+    }
 }
