@@ -9,6 +9,7 @@ void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float
                  int64_t block_size) {
     if ((cache_dtype != VK_F32 && cache_dtype != VK_F16) || block_size <= 0) return;
     const int64_t kv_dim = n_kv_heads * head_dim;
+    const vk_kernel_table *kernels = vk_kt();
     for (int64_t t = 0; t < num_tokens; t++) {
         const int64_t slot = slot_mapping[t];
         if (slot < 0) continue;
@@ -19,12 +20,9 @@ void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float
             if (cache_dtype == VK_F32) {
                 memcpy((float *)k_cache + dst, kt, (size_t)head_dim * sizeof(float));
                 memcpy((float *)v_cache + dst, vt, (size_t)head_dim * sizeof(float));
-                continue;
-            }
-            uint16_t *kd = (uint16_t *)k_cache + dst, *vd = (uint16_t *)v_cache + dst;
-            for (int64_t i = 0; i < head_dim; i++) {
-                kd[i] = vk_f32_to_f16(kt[i]);
-                vd[i] = vk_f32_to_f16(vt[i]);
+            } else {
+                kernels->f32_to_f16_row((uint16_t *)k_cache + dst, kt, head_dim);
+                kernels->f32_to_f16_row((uint16_t *)v_cache + dst, vt, head_dim);
             }
         }
     }

@@ -127,6 +127,8 @@ typedef struct {
     void (*rmsnorm_row)(float *out, const float *x, const float *weight, int64_t dim, float eps);
     void (*attend)(const struct vk_attn_job *job);
     float (*exp_sum)(float *x, float shift, int64_t n);       // x = exp(x - shift); returns the sum
+    // out[i] = fp16 of x[i], rounded to nearest even (bit-identical to vk_f32_to_f16).
+    void (*f32_to_f16_row)(uint16_t *out, const float *x, int64_t n);
 } vk_kernel_table;
 
 extern const vk_kernel_table vk_kernels_scalar;

@@ -738,6 +738,14 @@ VK_TARGET_AVX2 static void rmsnorm_row(float *out, const float *x, const float *
 }
 VK_TARGET_AVX2 static float exp_sum(float *x, float shift, int64_t n) { return vk_g_exp_sum(x, shift, n); }
 
+// F16C rounds to nearest even and keeps NaN payloads like vk_f32_to_f16 (test asserts equality).
+VK_TARGET_AVX2 static void f32_to_f16_row(uint16_t *out, const float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) out[i] = vk_f32_to_f16(x[i]);
+}
+
 const vk_kernel_table vk_kernels_avx2 = {
     .gemv_float = gemv_float,
     .gemv_quant = gemv_quant,
@@ -750,5 +758,6 @@ const vk_kernel_table vk_kernels_avx2 = {
     .rmsnorm_row = rmsnorm_row,
     .attend = vk_avx2_attend,
     .exp_sum = exp_sum,
+    .f32_to_f16_row = f32_to_f16_row,
 };
 #endif

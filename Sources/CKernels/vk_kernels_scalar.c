@@ -146,6 +146,10 @@ static float exp_sum(float *x, float shift, int64_t n) { return vk_g_exp_sum(x, 
 
 static void attend(const vk_attn_job *job) { vk_g_attend(job); }
 
+static void f32_to_f16_row(uint16_t *out, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = vk_f32_to_f16(x[i]);
+}
+
 const vk_kernel_table vk_kernels_scalar = {
     .gemv_float = gemv_float,
     .gemv_quant = gemv_quant,
@@ -158,4 +162,5 @@ const vk_kernel_table vk_kernels_scalar = {
     .rmsnorm_row = rmsnorm_row,
     .attend = attend,
     .exp_sum = exp_sum,
+    .f32_to_f16_row = f32_to_f16_row,
 };

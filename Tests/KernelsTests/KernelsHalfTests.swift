@@ -31,6 +31,30 @@ final class KernelsHalfTests: XCTestCase {
         }
     }
 
+    /// The fp16 KV cache is written by each ISA's row converter (F16C on AVX2); every value, NaN
+    /// payloads included, must match the scalar vk_f32_to_f16.
+    func testKVStoreRoundsLikeTheScalarConverter() {
+        var rng = TestRNG(seed: 11)
+        let headDim = 68 // 8 vectors of 8 plus a scalar tail of 4
+        var values: [Float] = [0, -0, 65504, 65519.99, 65520, -65520, 1e-8, 2.9802322e-8, 5.9604645e-8, 6.1e-5,
+                               .infinity, -.infinity, .nan, Float(bitPattern: 0x7FA0_1234), Float(bitPattern: 0xFFC0_0001),
+                               1 + 1.0 / 2048, 1 + 3.0 / 2048]
+        while values.count % headDim != 0 || values.count < 40 * headDim {
+            values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())))
+        }
+        let tokens = values.count / headDim
+        let expected = values.map { vk_f32_to_f16($0) }
+        forEachISA { isa in
+            // One kv head, block size 1: token t's row lands in block t, contiguous.
+            var keys = [UInt16](repeating: 0, count: values.count)
+            var vals = [UInt16](repeating: 0, count: values.count)
+            let slots = (0..<tokens).map { Int32($0) }
+            vk_kv_store(&keys, &vals, VK_F16, values, values, slots, Int64(tokens), 1, Int64(headDim), 1)
+            XCTAssertEqual(keys, expected, "\(isa) keys")
+            XCTAssertEqual(vals, expected, "\(isa) values")
+        }
+    }
+
     func testBF16Conversions() {
         XCTAssertEqual(vk_f32_to_bf16(1.0), 0x3F80)
         // 1 + 2^-8 is exactly halfway between bf16 1.0 and 1.0078125: ties go to even (1.0).
