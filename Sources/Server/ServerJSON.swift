@@ -1,5 +1,9 @@
 import JSON
 
+/// Deepest nesting a request body may have. No API request needs more than a handful of levels; the
+/// bound keeps hostile bodies from recursing deep.
+let requestMaxNesting = 256
+
 // Shorthands for building response bodies.
 extension JSONValue {
     static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }

@@ -42,7 +42,7 @@ public enum OfflineBatch {
 
     static func runOne(index: Int, line: String, engine: any ServingEngine, modelName: String) async -> Result {
         do {
-            let body = try JSONParser.parse(line)
+            let body = try JSONParser.parse(line, maxDepth: requestMaxNesting)
             let served = [modelName]
             if body["messages"] != nil {
                 let plan = try ChatPlan(body: stripModel(body), engine: engine, servedModels: served,

@@ -75,10 +75,8 @@ public final class OpenAIServer: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: limit)
         }
-        var bytes = Array(buffer.readableBytesView)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         do {
-            return try JSONParser.parse(bytes)
+            return try JSONParser.parse(Array(buffer.readableBytesView), maxDepth: requestMaxNesting)
         } catch let error as JSONParseError {
             throw APIError.badRequest("The request body is not valid JSON: \(error.description)")
         }
