@@ -77,6 +77,7 @@ public final class ModelBundle: @unchecked Sendable {
             }
         }
         let name = config.servedModelName ?? config.model ?? DefaultModel.name
+        parts.tokenizer.prepareStreaming()
         return ModelBundle(model: model, tokenizer: parts.tokenizer, modelName: name,
                            eosTokenIds: parts.eosTokenIds, chatTemplateSource: templateSource,
                            generationDefaults: parts.generationDefaults, location: location)
