@@ -2,7 +2,10 @@
 #include "vk_internal.h"
 #include <math.h>
 
-#define VK_ATTN_ROWS_PER_JOB 16 // query rows per work item: balances causal prefill across threads
+// Query rows per prefill work item: enough jobs to balance causal prefill across threads, and each
+// job transposes a K block once for rows x group queries (32 rather than 16 rows: a 3000-token SmolLM2
+// prefill 341 -> 374 tok/s, median of 4 alternating rounds).
+#define VK_ATTN_ROWS_PER_JOB 32
 
 void vk_kv_store(void *k_cache, void *v_cache, vk_dtype cache_dtype, const float *k, const float *v,
                  const int32_t *slot_mapping, int64_t num_tokens, int64_t n_kv_heads, int64_t head_dim,
