@@ -71,10 +71,4 @@ enum EngineJSON {
         }
         return parsed
     }
-
-    /// An id field that may be an int or a list of ints (eos_token_id).
-    static func ids(_ value: JSONValue?) -> [Int] {
-        if let single = value?.int { return [single] }
-        return value?.array?.compactMap(\.int) ?? []
-    }
 }

@@ -23,11 +23,11 @@ public struct ModelSideFiles {
         var eos = Set<Int>()
         if let id = tokenizer.eosTokenId { eos.insert(id) }
         if let config = try EngineJSON.readObjectIfPresent((folder as NSString).appendingPathComponent("config.json")) {
-            eos.formUnion(EngineJSON.ids(config["eos_token_id"]))
+            eos.formUnion(config["eos_token_id"]?.intList ?? [])
         }
         let generationPath = (folder as NSString).appendingPathComponent("generation_config.json")
         if let generation = try EngineJSON.readObjectIfPresent(generationPath) {
-            eos.formUnion(EngineJSON.ids(generation["eos_token_id"]))
+            eos.formUnion(generation["eos_token_id"]?.intList ?? [])
         }
         return ModelSideFiles(tokenizer: tokenizer,
                               chatTemplate: try tokenizer.chatTemplate ?? folderChatTemplate(folder),

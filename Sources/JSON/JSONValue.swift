@@ -51,6 +51,13 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// One integer or a list of them, as a list (config files write eos_token_id either way);
+    /// entries that are not integers are left out.
+    public var intList: [Int] {
+        if let single = int { return [single] }
+        return array?.compactMap(\.int) ?? []
+    }
+
     /// Any number, integer or not.
     public var double: Double? {
         switch self {

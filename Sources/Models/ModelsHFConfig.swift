@@ -170,11 +170,5 @@ struct JSONFields {
     }
 
     /// Token ids given as one integer or a list of integers (eos_token_id may be either).
-    func tokenIds(_ key: String) -> [Int] {
-        switch value(key) {
-        case let .array(list)?: return list.compactMap(\.int)
-        case let value?: return value.int.map { [$0] } ?? []
-        default: return []
-        }
-    }
+    func tokenIds(_ key: String) -> [Int] { value(key)?.intList ?? [] }
 }

@@ -190,7 +190,7 @@ public final class Tokenizer: @unchecked Sendable {
         defer { tokenBytesLock.unlock() }
         if let built = builtTokenBytes { return built }
         guard decodesBytesPerToken else { return nil }
-        let table = TokenByteTable(idToToken.map { token in token.map { ByteLevelTable.decode($0) ?? Array($0.utf8) } ?? [] })
+        let table = TokenByteTable(idToToken.map { token in token.map(ByteLevelTable.bytes(of:)) ?? [] })
         builtTokenBytes = table
         return table
     }

@@ -38,6 +38,10 @@ enum ByteLevelTable {
         return out
     }
 
+    /// What the byte-level decoder makes of a token: its raw bytes, or its UTF-8 when some scalar
+    /// stands for no byte (added tokens).
+    static func bytes(of token: String) -> [UInt8] { decode(token) ?? Array(token.utf8) }
+
     /// Raw bytes of a byte-level token string, or nil when some scalar stands for no byte.
     static func decode(_ token: String) -> [UInt8]? {
         var out: [UInt8] = []

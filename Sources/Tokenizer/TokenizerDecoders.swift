@@ -16,9 +16,7 @@ indirect enum TokenDecoder {
         switch self {
         case .byteLevel:
             var bytes: [UInt8] = []
-            for token in tokens {
-                if let raw = ByteLevelTable.decode(token) { bytes.append(contentsOf: raw) } else { bytes.append(contentsOf: token.utf8) }
-            }
+            for token in tokens { bytes.append(contentsOf: ByteLevelTable.bytes(of: token)) }
             return [String(decoding: bytes, as: UTF8.self)]
         case let .metaspace(replacement, stripFirstSpace):
             return tokens.enumerated().map { index, token in

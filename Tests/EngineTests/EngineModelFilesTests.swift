@@ -41,10 +41,10 @@ final class EngineModelFilesTests: XCTestCase {
         XCTAssertTrue(try ModelSideFiles.generationDefaults("vllm", modelFolder: folder).isEmpty)
         XCTAssertEqual(try ModelSideFiles.generationDefaults(folder, modelFolder: nil), defaults)
         XCTAssertThrowsError(try ModelSideFiles.generationDefaults("/no/such/folder", modelFolder: nil))
-        XCTAssertEqual(EngineJSON.ids(.array([7, 9])), [7, 9])
-        XCTAssertEqual(EngineJSON.ids(3), [3])
-        XCTAssertEqual(EngineJSON.ids(true), [], "a JSON boolean is not an id")
-        XCTAssertEqual(EngineJSON.ids(nil), [])
+        XCTAssertEqual(JSONValue.array([7, 9]).intList, [7, 9])
+        XCTAssertEqual(JSONValue.int(3).intList, [3])
+        XCTAssertEqual(JSONValue.bool(true).intList, [], "a JSON boolean is not an id")
+        XCTAssertEqual(JSONValue.array([7, "x", 9]).intList, [7, 9])
     }
 
     func testGGUFMetadataBuildsTheTokenizer() throws {
