@@ -5,7 +5,7 @@
 # VK_BENCH_MICRO=1: per-call best/median timings of single matmuls (robust on a busy machine); VK_BENCH_MICRO_M
 # sets the rows of the batched calls (default 64).
 # VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts. VK_BENCH_CFLAGS: extra compiler flags
-# (e.g. -DVK_QUANT_PANEL_MIN_M=16 to try another gemv/panel crossover).
+# (e.g. -DVK_FLOAT_PANEL_MIN_M=32 to try another gemv/panel crossover).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
 # Brief on purpose: the machine's cores are shared. Prints numbers, asserts nothing.
 set -euo pipefail

@@ -9,16 +9,13 @@
 #ifndef VK_MC           // overridable for kernel benchmarks
 #define VK_MC 48        // rows of x per L2 block (a multiple of VK_MR): 48 KiB of x per k-block
 #endif
-// Below these many rows the gemv beats packing fp32 panels for the blocked GEMM (float weights:
-// register-blocked dot products on the weights as stored, measured with VK_BENCH_ROWS in
-// scripts/bench_kernels.sh; quantized weights: exact 16-bit integer dots, measured with
-// `vllm bench forward` prefill chunks on the Qwen2.5-0.5B shape). Within these ranges a row's
-// result does not depend on how many rows share the call.
+// Below this many rows the gemv (register-blocked dot products on float weights as stored) beats
+// packing fp32 panels for the blocked GEMM, measured with VK_BENCH_ROWS in scripts/bench_kernels.sh;
+// within it a row's result does not depend on how many rows share the call. Quantized weights take
+// the exact 16-bit integer gemv at every m: its batched kernel outruns the fp32 GEMM on dequantized
+// panels even for prefill (2048 rows: +11% SmolLM2, +31% on the Qwen2.5-0.5B-shape Q8_0 model).
 #ifndef VK_FLOAT_PANEL_MIN_M // overridable for kernel benchmarks (scripts/bench_kernels.sh)
 #define VK_FLOAT_PANEL_MIN_M 64
-#endif
-#ifndef VK_QUANT_PANEL_MIN_M
-#define VK_QUANT_PANEL_MIN_M 192
 #endif
 #define VK_Q8_ACT_GEMV_MAX_M 8 // rows served by the opt-in 8-bit-activation gemv
 
@@ -104,10 +101,9 @@ static bool prepare_gemv(matmul_ctx *c, const float *x) {
     c->x = x;
     // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
     // maximum, far below the weights' own rounding): the gemv then dots exact integers, twice as
-    // fast as widening weights to fp32, and the panel path multiplies the same rounded values, so
-    // results match a dequantized fp32 reference (transformers) closely and the gemv's rows are
-    // bit-identical across batch sizes. llama.cpp-style 8-bit activations stay available through
-    // vk_set_quantized_activations (faster, less exact).
+    // fast as widening weights to fp32, results match a dequantized fp32 reference (transformers)
+    // closely, and rows are bit-identical across batch sizes. llama.cpp-style 8-bit activations
+    // stay available through vk_set_quantized_activations (less exact).
     if (quantized && vk_quantized_activations && m < VK_Q8_ACT_GEMV_MAX_M) {
         vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
         for (int64_t i = 0; i < m; i++) c->kt->quantize_act(x + i * k, k, xq + i * nb);
@@ -115,30 +111,28 @@ static bool prepare_gemv(matmul_ctx *c, const float *x) {
         return true;
     }
     if (quantized && !vk_quantized_activations) {
-        if (m < VK_QUANT_PANEL_MIN_M && c->kt->gemv_quant16) {
-            const int64_t mpad = (m + 7) & ~(int64_t)7;
-            vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a) +
-                                                                  (size_t)(nb * 2 * mpad) * sizeof(float));
-            float *scales = (float *)(xa + m * nb);
-            memset(scales, 0, (size_t)(nb * 2 * mpad) * sizeof(float));
-            for (int64_t i = 0; i < m; i++) {
-                c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
-                for (int64_t b = 0; b < nb; b++) {
-                    scales[b * 2 * mpad + i] = xa[i * nb + b].s;
-                    scales[b * 2 * mpad + mpad + i] = xa[i * nb + b].xs;
-                }
+        const int64_t mpad = (m + 7) & ~(int64_t)7;
+        vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a) +
+                                                              (size_t)(nb * 2 * mpad) * sizeof(float));
+        float *scales = (float *)(xa + m * nb);
+        memset(scales, 0, (size_t)(nb * 2 * mpad) * sizeof(float));
+        for (int64_t i = 0; i < m; i++) {
+            c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
+            for (int64_t b = 0; b < nb; b++) {
+                scales[b * 2 * mpad + i] = xa[i * nb + b].s;
+                scales[b * 2 * mpad + mpad + i] = xa[i * nb + b].xs;
             }
-            c->xa = xa;
-            c->xa_scales = scales;
-            return true;
         }
-        float *rounded = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * k) * sizeof(float));
-        vk_block_q16a *row_blocks = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)nb * sizeof(vk_block_q16a));
-        for (int64_t i = 0; i < m; i++) c->kt->quantize_act16(x + i * k, k, row_blocks, rounded + i * k);
-        c->x = rounded;
-        return false;
+        c->xa = xa;
+        c->xa_scales = scales;
+        return true;
     }
     return !quantized && m < VK_FLOAT_PANEL_MIN_M;
+}
+
+// Output rows per gemv work item: whole 16-output tiles for the batched quantized kernel.
+static int64_t gemv_grain(const matmul_ctx *c, int nth) {
+    return vk_grain(c->n, nth, 8, c->xa && c->m > 1 ? 16 : 4, 16);
 }
 
 static void run_gemm(matmul_ctx *c, int nth) {
@@ -167,7 +161,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    if (prepare_gemv(&c, x)) vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+    if (prepare_gemv(&c, x)) vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
     else run_gemm(&c, nth);
 }
 
@@ -175,7 +169,7 @@ void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype
                             int count) {
     int64_t n = 0;
     for (int i = 0; i < count; i++) n += parts[i].n > 0 ? parts[i].n : 0;
-    const bool gemv_sized = is_quantized(wtype) ? m < VK_QUANT_PANEL_MIN_M : m < VK_FLOAT_PANEL_MIN_M;
+    const bool gemv_sized = is_quantized(wtype) || m < VK_FLOAT_PANEL_MIN_M;
     bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || !gemv_sized || (is_quantized(wtype) && k % VK_QK != 0);
     for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0;
     if (plain) {
@@ -187,6 +181,6 @@ void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype
         .parts = parts, .count = count,
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    if (prepare_gemv(&c, x)) vk_parallel_for(n, vk_grain(n, nth, 8, 4, 16), nth, gemv_task, &c);
+    if (prepare_gemv(&c, x)) vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
     else for (int i = 0; i < count; i++) vk_matmul(parts[i].y, x, m, k, parts[i].w, wtype, parts[i].n);
 }

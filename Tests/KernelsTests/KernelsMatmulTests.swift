@@ -61,15 +61,16 @@ final class KernelsMatmulTests: XCTestCase {
     }
 
     /// A row's result must not depend on how many other rows share the call while the gemv path
-    /// serves it (below 64 rows for float weights, 192 for quantized ones): decode batches then give
-    /// bit-identical logits.
+    /// serves it (below 64 rows for float weights, every m for quantized ones, prefill included):
+    /// decode batches then give bit-identical logits.
     func testGemvRowsBitIdenticalAcrossBatchSizes() {
         CPUKernels.initialize(threads: 2)
         var rng = TestRNG(seed: 11)
         // Odd n exercises the single-weight-row tails; k = 300 (float only) the columns past the last 8;
-        // k = 1280 (40 blocks) the k-chunks of the batched quantized gemv.
+        // k = 1280 (40 blocks) the k-chunks of the batched quantized gemv; n = 71 and 37 leave tails
+        // past the last 16-output tile of the batched quantized kernel.
         for (k, n) in [(320, 71), (300, 37), (1280, 21)] {
-            let x = rng.floats(100 * k)
+            let x = rng.floats(250 * k)
             for dtype in allDTypes where k % 32 == 0 || !quantizedDTypes.contains(dtype) {
                 let blob = encodeRows(rng.floats(n * k, scale: 0.5), rows: n, k: k, dtype: dtype)
                 func run(_ m: Int) -> [Float] {
@@ -77,9 +78,9 @@ final class KernelsMatmulTests: XCTestCase {
                     blob.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, dtype, Int64(n)) }
                     return y
                 }
-                let maxRows = quantizedDTypes.contains(dtype) ? 100 : 63
+                let maxRows = quantizedDTypes.contains(dtype) ? 250 : 63
                 let full = run(maxRows)
-                for m in [1, 2, 5, 8, 9, 13, 16, 47, 64, maxRows] where m <= maxRows {
+                for m in [1, 2, 5, 8, 9, 13, 16, 47, 64, 193, maxRows] where m <= maxRows {
                     let part = run(m)
                     XCTAssertEqual(part, Array(full[0..<(m * n)]),
                                    "\(dtypeName(dtype)) k=\(k) m=\(m) differs from the first rows of m=\(maxRows)")

@@ -57,14 +57,14 @@ void vk_set_quantized_activations(int enabled);
 
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
 // x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
-// Small m (below 64 rows for float weights, 192 for quantized ones) runs a gemv whose per-row
-// arithmetic does not depend on m (decode batches give bit-identical rows); larger m packs fp32
-// weight panels for a blocked GEMM (same values within fp32 rounding).
+// Float W: small m (below 64 rows) runs a gemv whose per-row arithmetic does not depend on m
+// (decode batches give bit-identical rows); larger m packs fp32 weight panels for a blocked GEMM
+// (same values within fp32 rounding).
 // Quantized W: x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| / 32767; error at
-// most 1.5e-5 of the block maximum). The gemv dots exact integers (a row's
-// result is then bit-identical whatever the batch size); larger m dequantizes weight panels and
-// runs the fp32 GEMM on the same rounded x. With vk_set_quantized_activations(1), m < 8 rows are
-// instead rounded to 8-bit blocks (like ggml's q8 activations). k % 32 != 0 for a quantized type
+// most 1.5e-5 of the block maximum), and the gemv dots exact integers at every m: a row's result
+// is bit-identical whatever the batch size. With vk_set_quantized_activations(1), m < 8 rows are
+// instead rounded to 8-bit blocks (like ggml's q8 activations) and larger m dequantizes weight
+// panels for the fp32 GEMM on unrounded x. k % 32 != 0 for a quantized type
 // is a caller bug: y is zero-filled.
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n);
 
