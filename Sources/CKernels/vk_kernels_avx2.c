@@ -499,12 +499,13 @@ AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, const
 // Batched quantized gemv, 16 outputs at a time: per chunk of blocks, 16 weight rows are widened
 // once into int16 pairs, 8 outputs per vector, so one vpmaddwd multiplies 8 outputs by one
 // broadcast activation pair and the block sums stay in lanes (q16_multi instead reduces 8 vectors
-// horizontally per block). Zen 3 issues two vpmaddwd per cycle, twice its fp32 FMA rate: 1.3-1.45x
-// q16_multi at 32 rows in isolation. Block dots are exact integers and each block's float steps
-// are q16_rows4's, so every row is bit-identical to m = 1.
+// horizontally per block). Zen 3 issues two vpmaddwd per cycle, twice its fp32 FMA rate: at 32 rows
+// in isolation 1.3-1.45x q16_multi, and 10-25% more once the float accumulators stayed in registers.
+// Block dots are exact integers and each block's float steps are q16_rows4's, so every row is
+// bit-identical to m = 1.
 #define VK_Q16P_CB 8 // most blocks per chunk: 16 outputs x 8 blocks of packed pairs = 8 KB, in L1
 #ifndef VK_Q16P_MB // overridable for kernel benchmarks
-#define VK_Q16P_MB 128 // rows per row block (prefill; 128 beat 256 and unblocked by 5-20% at 2048 rows)
+#define VK_Q16P_MB 126 // rows per row block, a multiple of 3 (prefill; ~128 beat 256 and unblocked by 5-20% at 2048 rows)
 #endif
 
 // out[p] = (r0[p], ..., r7[p]) for 8 rows of 8 int32 lanes.
@@ -548,13 +549,17 @@ AVX2_INLINE void q16p_repack(__m256i *pk, float *dm, const uint8_t *w, size_t rb
     }
 }
 
-// R activation rows against 16 packed outputs over blocks [b0, b1), accumulating in acc (R rows of
-// 16 floats) in the order of q16_rows4: per block, acc = fma(dot, d * s, acc), then fma(min, xs, acc).
-// The last chunk (y != NULL) writes its results to y instead.
+// R (<= 3) activation rows against 16 packed outputs over blocks [b0, b1), continuing from acc (R
+// rows of 16 floats) in the order of q16_rows4: per block, acc = fma(dot, d * s, acc), then
+// fma(min, xs, acc). 6 integer and 6 float accumulators stay in registers across the chunk (4 rows
+// with the float ones in memory ran 10-25% slower). The last chunk (y != NULL) writes to y instead.
 AVX2_INLINE void q16p_rows(float *acc, float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const __m256i *pk,
                            const float *dm, int64_t b0, int64_t b1, const int wt, const int R) {
+    __m256 f[3][2];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < 2; c++) f[r][c] = b0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + r * 16 + 8 * c);
     for (int64_t b = b0; b < b1; b++, pk += 32, dm += 32) {
-        __m256i ia[4][2];
+        __m256i ia[3][2];
         for (int r = 0; r < R; r++) ia[r][0] = ia[r][1] = _mm256_setzero_si256();
         for (int p = 0; p < 16; p++) {
             const __m256i w0 = _mm256_loadu_si256(pk + p), w1 = _mm256_loadu_si256(pk + 16 + p);
@@ -566,18 +571,18 @@ AVX2_INLINE void q16p_rows(float *acc, float *y, int64_t ldy, const vk_block_q16
                 ia[r][1] = _mm256_add_epi32(ia[r][1], _mm256_madd_epi16(w1, xb));
             }
         }
-        const bool out = y && b + 1 == b1;
         for (int r = 0; r < R; r++) {
             const __m256 s = _mm256_set1_ps(xa[r * nb + b].s);
             for (int c = 0; c < 2; c++) {
-                float *ac = acc + r * 16 + 8 * c;
-                __m256 v = b == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(ac);
-                v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r][c]), _mm256_mul_ps(_mm256_loadu_ps(dm + 8 * c), s), v);
-                if (wt == VK_Q4_1) v = _mm256_fmadd_ps(_mm256_loadu_ps(dm + 16 + 8 * c), _mm256_set1_ps(xa[r * nb + b].xs), v);
-                _mm256_storeu_ps(out ? y + r * ldy + 8 * c : ac, v);
+                const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(dm + 8 * c), s);
+                f[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r][c]), scale, f[r][c]);
+                if (wt == VK_Q4_1)
+                    f[r][c] = _mm256_fmadd_ps(_mm256_loadu_ps(dm + 16 + 8 * c), _mm256_set1_ps(xa[r * nb + b].xs), f[r][c]);
             }
         }
     }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < 2; c++) _mm256_storeu_ps(y ? y + r * ldy + 8 * c : acc + r * 16 + 8 * c, f[r][c]);
 }
 
 // Prefetches blocks [b0, b1) of 16 weight rows: the next chunk, read while this one computes.
@@ -606,14 +611,13 @@ AVX2_INLINE void q16p_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t 
                 q16p_repack(pk, dm, w + (size_t)j * rb, rb, b0, b1, wt);
                 if (b1 < nb) prefetch_tile16(w + (size_t)j * rb, rb, b1, b1 + cb < nb ? b1 + cb : nb, wt);
                 else if (j + 16 < n1) prefetch_tile16(w + (size_t)(j + 16) * rb, rb, 0, cb, wt);
-                for (int64_t i = i0; i < i1; i += 4) {
+                for (int64_t i = i0; i < i1; i += 3) {
                     float *out = b1 == nb ? y + i * ldy + j : NULL, *ai = acc + (i - i0) * 16;
                     const vk_block_q16a *xi = xa + i * nb;
-                    switch (i1 - i < 4 ? i1 - i : 4) {
+                    switch (i1 - i < 3 ? i1 - i : 3) {
                     case 1: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 1); break;
                     case 2: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 2); break;
-                    case 3: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 3); break;
-                    default: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 4); break;
+                    default: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 3); break;
                     }
                 }
             }
