@@ -111,12 +111,9 @@ typedef struct {
     // vk_quantize_act16, bit-identical (same rounding: round-half-even of x / s).
     void (*quantize_act16)(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded);
     // Quantized weights against activations rounded to 16-bit blocks (vk_block_q16a rows, nb = k/32
-    // blocks per row). NULL where the ISA has none: the driver then takes the packed-panel path with
-    // the same rounded activations.
-    // scales: [k/32 blocks][2][mpad] floats, the rows' s then xs per block, mpad = m rounded up to 8
-    // (zero past m), so that a group of 8 rows loads its scales as one vector.
-    void (*gemv_quant16)(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m, int64_t k,
-                         const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
+    // blocks per row), at every m: a row's result does not depend on m.
+    void (*gemv_quant16)(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
+                         vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
     // Packed panel: dst[kk*16 + c] = W[n0 + c][k0 + kk] as fp32 for kk < kc, c < 16 (zero past nc).
     void (*pack_panel)(float *dst, const uint8_t *w, vk_dtype wt, size_t row_bytes,
                        int64_t n0, int nc, int64_t k0, int64_t kc);

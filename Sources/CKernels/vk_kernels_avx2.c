@@ -29,11 +29,6 @@ AVX2_INLINE int64_t prefetch_rows(size_t rb) {
     return rows < 4 ? 4 : rows > 64 ? 64 : rows;
 }
 
-// Weight rows per tile of the batched gemvs: ~8 KB, reused from L1 by each group of 8 activation rows.
-AVX2_INLINE int64_t weight_tile_rows(size_t rb) {
-    const int64_t tile = (int64_t)(8192 / rb);
-    return tile < 1 ? 1 : tile > 16 ? 16 : tile;
-}
 
 // Prefetches [p, p + bytes) one line at a time (bytes is small and a compile-time constant).
 AVX2_INLINE void prefetch_span(const uint8_t *p, const int bytes) {
@@ -416,20 +411,11 @@ AVX2_INLINE int block_bytes(const int wt) {
     return wt == VK_Q8_0 ? (int)sizeof(vk_block_q8_0) : wt == VK_Q4_0 ? (int)sizeof(vk_block_q4_0) : (int)sizeof(vk_block_q4_1);
 }
 
-AVX2_INLINE float block_min(const uint8_t *row, int64_t b) { return f16_scalar(((const vk_block_q4_1 *)row + b)->m); }
-
-// Eight vectors of int32 partial sums -> one vector of their eight totals (lane i = sum of p[i]).
-AVX2_INLINE __m256i reduce8_epi32(const __m256i p[8]) {
-    const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
-    const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
-}
-
 // Every (activation row, weight row) pair, whatever the path, accumulates per block
 //   acc = fma(float(exact integer dot), d * s, acc), then for Q4_1 acc = fma(m, xs, acc)
 // with the pairs laid out in vector lanes: one fixed rounding order, so a row's result is
-// bit-identical whatever batch it decodes in. Reducing the integer dots across pairs first leaves
-// one conversion and one FMA per block for up to 8 pairs.
+// bit-identical whatever batch it runs in. One row (decode) reduces four pairs' integer dots into
+// lanes per block (q16_rows4); batches keep the pairs in lanes from the start (q16p_t).
 
 // One activation row against four weight rows (lanes 0-3).
 AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *w, size_t rb,
@@ -464,43 +450,12 @@ AVX2_INLINE void q16_rows4(float *y, const vk_block_q16a *xa, int64_t nb, const 
     _mm_storeu_ps(y, acc);
 }
 
-// MX activation rows (lanes) against weight row j over blocks [b0, b1), continuing from acc. The
-// last chunk (park == NULL) writes the MX results to y; earlier ones park the accumulator.
-// scales holds, per block, the rows' s then xs (mpad floats each, see gemv_q16_t).
-AVX2_INLINE void q16_multi(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t mpad,
-                           int64_t nb, int64_t b0, int64_t b1, __m256 acc, __m256 *park, const uint8_t *row, int64_t j,
-                           const uint8_t *pf, const int wt, const int MX) {
-    for (int64_t b = b0; b < b1; b++) {
-        if (pf) prefetch_span(pf + b * block_bytes(wt), block_bytes(wt));
-        __m256i lo, hi;
-        widen_block16(row, b, wt, &lo, &hi);
-        __m256i p[8];
-        for (int i = 0; i < 8; i++) p[i] = i < MX ? block_dot16(lo, hi, xa + i * nb + b) : _mm256_setzero_si256();
-        const float *sb = scales + b * 2 * mpad;
-        const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(block_scale(row, b, wt)), _mm256_loadu_ps(sb));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8_epi32(p)), scale, acc);
-        if (wt == VK_Q4_1) acc = _mm256_fmadd_ps(_mm256_set1_ps(block_min(row, b)), _mm256_loadu_ps(sb + mpad), acc);
-    }
-    if (park) {
-        *park = acc;
-        return;
-    }
-    float out[8];
-    _mm256_storeu_ps(out, acc);
-    for (int i = 0; i < MX; i++) y[i * ldy + j] = out[i];
-}
-
-// Blocks per k-chunk of the batched gemv when k is long (the down projection): a group's 8
-// activation rows (16 blocks of 72 B each) and a tile of weight rows then stay in L1 together.
-// Accumulators are parked between chunks, so every pair still sums its blocks in order: results
-// do not depend on the chunking.
-#define VK_Q16_CHUNK_BLOCKS 16
-
 // Batched quantized gemv, 16 outputs at a time: per chunk of blocks, 16 weight rows are widened
 // once into int16 pairs, 8 outputs per vector, so one vpmaddwd multiplies 8 outputs by one
-// broadcast activation pair and the block sums stay in lanes (q16_multi instead reduces 8 vectors
-// horizontally per block). Zen 3 issues two vpmaddwd per cycle, twice its fp32 FMA rate: at 32 rows
-// in isolation 1.3-1.45x q16_multi, and 10-25% more once the float accumulators stayed in registers.
+// broadcast activation pair and the block sums stay in lanes (the kernel it replaced put one output's
+// 32 weights in a vector and reduced 8 vectors horizontally per block). Zen 3 issues two vpmaddwd per
+// cycle, twice its fp32 FMA rate: at 32 rows in isolation 1.3-1.45x the old kernel, and 10-25% more
+// once the float accumulators stayed in registers.
 // Block dots are exact integers and each block's float steps are q16_rows4's, so every row is
 // bit-identical to m = 1.
 #define VK_Q16P_CB 8 // most blocks per chunk: 16 outputs x 8 blocks of packed pairs = 8 KB, in L1
@@ -529,13 +484,16 @@ AVX2_INLINE void transpose8_epi32(const __m256i r[8], __m256i *out) {
 
 // Blocks [b0, b1) of 16 weight rows as int16 pairs: pk[(b - b0) * 32 + c * 16 + p] holds values 2p
 // and 2p + 1 of outputs 8c..8c+7; dm[(b - b0) * 32 + 8c + o] their scales d, and + 16 their mins.
-AVX2_INLINE void q16p_repack(__m256i *pk, float *dm, const uint8_t *w, size_t rb, int64_t b0, int64_t b1,
+// Outputs from `rows` on (a tail tile) are zero.
+AVX2_INLINE void q16p_repack(__m256i *pk, float *dm, const uint8_t *w, size_t rb, int rows, int64_t b0, int64_t b1,
                              const int wt) {
     for (int64_t b = b0; b < b1; b++, pk += 32, dm += 32) {
         for (int c = 0; c < 2; c++) {
             __m256i lo[8], hi[8];
-            uint16_t dh[8], mh[8];
+            uint16_t dh[8] = {0}, mh[8] = {0};
             for (int o = 0; o < 8; o++) {
+                lo[o] = hi[o] = _mm256_setzero_si256();
+                if (8 * c + o >= rows) continue;
                 const uint8_t *row = w + (size_t)(8 * c + o) * rb;
                 widen_block16(row, b, wt, &lo[o], &hi[o]);
                 memcpy(&dh[o], row + (size_t)b * block_bytes(wt), sizeof(uint16_t));
@@ -552,9 +510,10 @@ AVX2_INLINE void q16p_repack(__m256i *pk, float *dm, const uint8_t *w, size_t rb
 // R (<= 3) activation rows against 16 packed outputs over blocks [b0, b1), continuing from acc (R
 // rows of 16 floats) in the order of q16_rows4: per block, acc = fma(dot, d * s, acc), then
 // fma(min, xs, acc). 6 integer and 6 float accumulators stay in registers across the chunk (4 rows
-// with the float ones in memory ran 10-25% slower). The last chunk (y != NULL) writes to y instead.
-AVX2_INLINE void q16p_rows(float *acc, float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const __m256i *pk,
-                           const float *dm, int64_t b0, int64_t b1, const int wt, const int R) {
+// with the float ones in memory ran 10-25% slower). The last chunk (y != NULL) writes its first
+// `cols` outputs to y instead.
+AVX2_INLINE void q16p_rows(float *acc, float *y, int64_t ldy, int cols, const vk_block_q16a *xa, int64_t nb,
+                           const __m256i *pk, const float *dm, int64_t b0, int64_t b1, const int wt, const int R) {
     __m256 f[3][2];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < 2; c++) f[r][c] = b0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + r * 16 + 8 * c);
@@ -581,21 +540,24 @@ AVX2_INLINE void q16p_rows(float *acc, float *y, int64_t ldy, const vk_block_q16
             }
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < 2; c++) _mm256_storeu_ps(y ? y + r * ldy + 8 * c : acc + r * 16 + 8 * c, f[r][c]);
+    for (int r = 0; r < R; r++) {
+        float *out = y && cols == 16 ? y + r * ldy : acc + r * 16;
+        for (int c = 0; c < 2; c++) _mm256_storeu_ps(out + 8 * c, f[r][c]);
+        if (y && cols < 16) memcpy(y + r * ldy, out, (size_t)cols * sizeof(float));
+    }
 }
 
-// Prefetches blocks [b0, b1) of 16 weight rows: the next chunk, read while this one computes.
-AVX2_INLINE void prefetch_tile16(const uint8_t *w, size_t rb, int64_t b0, int64_t b1, const int wt) {
+// Prefetches blocks [b0, b1) of `rows` weight rows: the next chunk, read while this one computes.
+AVX2_INLINE void prefetch_tile(const uint8_t *w, size_t rb, int rows, int64_t b0, int64_t b1, const int wt) {
     const int64_t bytes = (b1 - b0) * block_bytes(wt);
-    for (int o = 0; o < 16; o++) {
+    for (int o = 0; o < rows; o++) {
         const uint8_t *p = w + (size_t)o * rb + (size_t)b0 * block_bytes(wt);
         for (int64_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
     }
 }
 
-// Outputs [n0, n1) (a multiple of 16 apart) for m rows, in blocks of VK_Q16P_MB rows so that a
-// row block's activations for one chunk (~75 KB) stay in L2 while the tiles pass over them.
+// Outputs [n0, n1) for m rows, 16 at a time, in blocks of VK_Q16P_MB rows so that a row block's
+// activations for one chunk (~75 KB) stay in L2 while the tiles pass over them.
 AVX2_INLINE void q16p_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
                         size_t rb, int64_t n0, int64_t n1, const int wt) {
     const int64_t nb = k / VK_QK, chunks = (nb + VK_Q16P_CB - 1) / VK_Q16P_CB, cb = (nb + chunks - 1) / chunks;
@@ -606,18 +568,19 @@ AVX2_INLINE void q16p_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t 
     for (int64_t i0 = 0; i0 < m; i0 += mb) {
         const int64_t i1 = i0 + mb < m ? i0 + mb : m;
         for (int64_t j = n0; j < n1; j += 16) {
+            const int cols = n1 - j < 16 ? (int)(n1 - j) : 16;
             for (int64_t b0 = 0; b0 < nb; b0 += cb) {
                 const int64_t b1 = b0 + cb < nb ? b0 + cb : nb;
-                q16p_repack(pk, dm, w + (size_t)j * rb, rb, b0, b1, wt);
-                if (b1 < nb) prefetch_tile16(w + (size_t)j * rb, rb, b1, b1 + cb < nb ? b1 + cb : nb, wt);
-                else if (j + 16 < n1) prefetch_tile16(w + (size_t)(j + 16) * rb, rb, 0, cb, wt);
+                q16p_repack(pk, dm, w + (size_t)j * rb, rb, cols, b0, b1, wt);
+                if (b1 < nb) prefetch_tile(w + (size_t)j * rb, rb, cols, b1, b1 + cb < nb ? b1 + cb : nb, wt);
+                else if (j + 16 < n1) prefetch_tile(w + (size_t)(j + 16) * rb, rb, n1 - j - 16 < 16 ? (int)(n1 - j - 16) : 16, 0, cb, wt);
                 for (int64_t i = i0; i < i1; i += 3) {
                     float *out = b1 == nb ? y + i * ldy + j : NULL, *ai = acc + (i - i0) * 16;
                     const vk_block_q16a *xi = xa + i * nb;
                     switch (i1 - i < 3 ? i1 - i : 3) {
-                    case 1: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 1); break;
-                    case 2: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 2); break;
-                    default: q16p_rows(ai, out, ldy, xi, nb, pk, dm, b0, b1, wt, 3); break;
+                    case 1: q16p_rows(ai, out, ldy, cols, xi, nb, pk, dm, b0, b1, wt, 1); break;
+                    case 2: q16p_rows(ai, out, ldy, cols, xi, nb, pk, dm, b0, b1, wt, 2); break;
+                    default: q16p_rows(ai, out, ldy, cols, xi, nb, pk, dm, b0, b1, wt, 3); break;
                     }
                 }
             }
@@ -625,61 +588,23 @@ AVX2_INLINE void q16p_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t 
     }
 }
 
-// scales: per block, the m rows' s then their xs, each padded to mpad = m rounded up to 8.
-AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m, int64_t k,
-                            const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
-    const int64_t mpad = (m + 7) & ~(int64_t)7;
+AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
+                            size_t rb, int64_t n0, int64_t n1, const int wt) {
     const int64_t nb = k / VK_QK, ahead = prefetch_rows(rb);
     int64_t j = n0;
     if (m == 1) {
         for (; j + 4 <= n1; j += 4)
             q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, w + (size_t)(j + ahead) * rb, wt);
-    } else {
-        const int64_t whole = j + (n1 - j) / 16 * 16;
-        q16p_t(y, ldy, xa, m, k, w, rb, j, whole, wt);
-        j = whole;
     }
-    // A tile of weight rows (~8 KB per chunk) is reused from L1 by every group of 8 activation rows,
-    // and each group's activation blocks stay in L1 across the tile.
-    const int64_t cb = nb > 2 * VK_Q16_CHUNK_BLOCKS ? VK_Q16_CHUNK_BLOCKS : nb;
-    const int64_t tile = weight_tile_rows((size_t)(cb * block_bytes(wt)));
-    __m256 *parked = cb < nb ? vk_scratch(VK_SCRATCH_PRIVATE, (size_t)(((m + 7) / 8) * tile) * sizeof(__m256)) : NULL;
-    for (int64_t t0 = j; t0 < n1; t0 += tile) {
-        const int64_t t1 = t0 + tile < n1 ? t0 + tile : n1;
-        for (int64_t b0 = 0; b0 < nb; b0 += cb) {
-            const int64_t b1 = b0 + cb < nb ? b0 + cb : nb;
-            for (int64_t i0 = 0; i0 < m; i0 += 8) {
-                const vk_block_q16a *xi = xa + i0 * nb;
-                const float *si = scales + i0;
-                float *yi = y + i0 * ldy;
-                for (int64_t jj = t0; jj < t1; jj++) {
-                    const uint8_t *row = w + (size_t)jj * rb;
-                    const uint8_t *p = i0 == 0 ? w + (size_t)(jj + ahead) * rb : NULL;
-                    __m256 *slot = parked ? parked + (i0 / 8) * tile + (jj - t0) : NULL;
-                    const __m256 acc = b0 == 0 ? _mm256_setzero_ps() : *slot;
-                    __m256 *park = b1 < nb ? slot : NULL;
-                    switch (m - i0 < 8 ? m - i0 : 8) {
-                    case 1: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 1); break;
-                    case 2: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 2); break;
-                    case 3: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 3); break;
-                    case 4: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 4); break;
-                    case 5: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 5); break;
-                    case 6: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 6); break;
-                    case 7: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 7); break;
-                    default: q16_multi(yi, ldy, xi, si, mpad, nb, b0, b1, acc, park, row, jj, p, wt, 8); break;
-                    }
-                }
-            }
-        }
-    }
+    if (j < n1) q16p_t(y, ldy, xa, m, k, w, rb, j, n1, wt);
 }
 
-VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m,
-                                        int64_t k, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
+VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
+                                        const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
     switch (wt) {
-    case VK_Q8_0: gemv_q16_t(y, ldy, xa, scales, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_q16_t(y, ldy, xa, scales, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_q16_t(y, ldy, xa, scales, m, k, w, rb, n0, n1, VK_Q4_1); break;
+    case VK_Q8_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    default: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }
 

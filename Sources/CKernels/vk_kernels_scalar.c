@@ -90,9 +90,8 @@ static float dot_row_q16(const vk_block_q16a *xa, const uint8_t *row, vk_dtype w
     return acc;
 }
 
-static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, const float *scales, int64_t m, int64_t k,
-                         const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
-    (void)scales; // per-row scales are read from the blocks themselves
+static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
+                         vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
     const int64_t nb = k / VK_QK;
     for (int64_t j = n0; j < n1; j++) {
         const uint8_t *row = w + (size_t)j * row_bytes;

@@ -24,7 +24,6 @@ typedef struct {
     const float *x;
     const vk_block_q8a *xq;
     const vk_block_q16a *xa; // activations rounded to 16 bits (quantized weights, default)
-    const float *xa_scales;  // their scales by block, for groups of 8 rows (see gemv_quant16)
     const uint8_t *w;
     int64_t m, k, n;
     vk_dtype wt;
@@ -41,7 +40,7 @@ void vk_set_quantized_activations(int enabled) { vk_quantized_activations = enab
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
 
 static void gemv_rows(const matmul_ctx *c, float *y, int64_t ldy, const uint8_t *w, int64_t n0, int64_t n1) {
-    if (c->xa) c->kt->gemv_quant16(y, ldy, c->xa, c->xa_scales, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
+    if (c->xa) c->kt->gemv_quant16(y, ldy, c->xa, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
     else if (c->xq) c->kt->gemv_quant(y, ldy, c->xq, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(y, ldy, c->x, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
 }
@@ -111,20 +110,9 @@ static bool prepare_gemv(matmul_ctx *c, const float *x) {
         return true;
     }
     if (quantized && !vk_quantized_activations) {
-        const int64_t mpad = (m + 7) & ~(int64_t)7;
-        vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a) +
-                                                              (size_t)(nb * 2 * mpad) * sizeof(float));
-        float *scales = (float *)(xa + m * nb);
-        memset(scales, 0, (size_t)(nb * 2 * mpad) * sizeof(float));
-        for (int64_t i = 0; i < m; i++) {
-            c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
-            for (int64_t b = 0; b < nb; b++) {
-                scales[b * 2 * mpad + i] = xa[i * nb + b].s;
-                scales[b * 2 * mpad + mpad + i] = xa[i * nb + b].xs;
-            }
-        }
+        vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
+        for (int64_t i = 0; i < m; i++) c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
         c->xa = xa;
-        c->xa_scales = scales;
         return true;
     }
     return !quantized && m < VK_FLOAT_PANEL_MIN_M;
