@@ -25,13 +25,9 @@ _Static_assert(sizeof(vk_block_q8_0) == 34, "q8_0 block size");
 _Static_assert(sizeof(vk_block_q4_0) == 18, "q4_0 block size");
 _Static_assert(sizeof(vk_block_q4_1) == 20, "q4_1 block size");
 
-// Activation row quantized to 8 bits for integer dot products against quantized weights:
-// value = q * d; s = d * sum(q) lets Q4_0's (-8) offset and Q4_1's min fold into one term.
-typedef struct { float d, s; int8_t q[VK_QK]; } vk_block_q8a;
-
-// Activation block rounded to 16 bits, the default for quantized weights: value = q * s with
-// s = max|x| / 32767 (relative rounding error <= 1.5e-5 of the block maximum, against 4e-3 for 8
-// bits); xs = s * sum(q) for Q4_1's min term.
+// Activation block rounded to 16 bits for integer dot products against quantized weights:
+// value = q * s with s = max|x| / 32767 (relative rounding error <= 1.5e-5 of the block maximum,
+// against 4e-3 for llama.cpp's 8 bits); xs = s * sum(q) for Q4_1's min term.
 typedef struct { float s, xs; int16_t q[VK_QK]; } vk_block_q16a;
 // Rounds x[k] (k % 32 == 0) to blocks; x_rounded (or NULL) receives q * s as fp32.
 void vk_quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded);
@@ -104,10 +100,6 @@ typedef struct {
     // y[i*ldy + j] = dot(x row i, W row j) for i < m, j in [n0, n1), fp32/f16/bf16 weights.
     void (*gemv_float)(float *y, int64_t ldy, const float *x, int64_t m, int64_t k,
                        const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
-    // Same for quantized weights against activations pre-quantized to vk_block_q8a rows.
-    void (*gemv_quant)(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
-                       const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
-    void (*quantize_act)(const float *x, int64_t k, vk_block_q8a *out);
     // vk_quantize_act16, bit-identical (same rounding: round-half-even of x / s).
     void (*quantize_act16)(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded);
     // Quantized weights against activations rounded to 16-bit blocks (vk_block_q16a rows, nb = k/32

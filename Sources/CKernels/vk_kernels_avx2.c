@@ -224,156 +224,6 @@ VK_TARGET_AVX2 static void gemv_float(float *y, int64_t ldy, const float *x, int
     }
 }
 
-// ---- quantized weights x 8-bit activations ---------------------------------------------------
-// 16 bytes of nibbles -> 32 bytes 0..15: low nibbles in the low lane, high nibbles in the high one.
-AVX2_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
-    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
-}
-
-// Integer dot of one weight block with one activation block, as 8 int32 partial sums.
-AVX2_INLINE __m256i block_dot(const uint8_t *row, int64_t b, __m256i qa, const int wt) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    if (wt == VK_Q8_0) {
-        const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
-        __m256i qw = _mm256_loadu_si256((const __m256i *)blk->qs);
-        // maddubs wants unsigned x signed: move the weight sign onto the activation.
-        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw));
-        return _mm256_madd_epi16(p, ones);
-    }
-    const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(qs), qa), ones);
-}
-
-AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
-    if (wt == VK_Q8_0) return f16_scalar(((const vk_block_q8_0 *)row + b)->d);
-    if (wt == VK_Q4_0) return f16_scalar(((const vk_block_q4_0 *)row + b)->d);
-    return f16_scalar(((const vk_block_q4_1 *)row + b)->d);
-}
-
-AVX2_INLINE void qdot_rows(float *res, const vk_block_q8a *xq, const uint8_t *w, size_t rb, int64_t nb, const int wt,
-                           const int R) {
-    __m256 acc[4];
-    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
-    if (wt != VK_Q8_0) {
-        // Scales in vector lanes: weight [d, m] (Q4_1) or [d, d] (Q4_0) times activation [d, s]
-        // gives the block scale in lane 0 and the offset term in lane 1, without scalar moves.
-        __m128 offs[4];
-        for (int r = 0; r < R; r++) offs[r] = _mm_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
-            __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
-            __m128 av = _mm_castpd_ps(_mm_load_sd((const double *)&xq[b].d)); // [d, s, 0, 0]
-            for (int r = 0; r < R; r++) {
-                const uint8_t *row = w + r * rb;
-                __m128i hw;
-                if (wt == VK_Q4_1) {
-                    int32_t dm;
-                    memcpy(&dm, (const vk_block_q4_1 *)row + b, sizeof dm);
-                    hw = _mm_cvtsi32_si128(dm);
-                } else {
-                    hw = _mm_set1_epi16((short)((const vk_block_q4_0 *)row + b)->d);
-                }
-                __m128 prod = _mm_mul_ps(_mm_cvtph_ps(hw), av);
-                offs[r] = _mm_add_ps(offs[r], prod);
-                __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
-                acc[r] = _mm256_fmadd_ps(p, _mm256_broadcastss_ps(prod), acc[r]);
-            }
-        }
-        for (int r = 0; r < R; r++) {
-            float off = _mm_cvtss_f32(_mm_movehdup_ps(offs[r]));
-            res[r] = hsum_ps(acc[r]) + (wt == VK_Q4_0 ? -8.0f * off : off);
-        }
-        return;
-    }
-    for (int64_t b = 0; b < nb; b++) {
-        __m256i qa = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        float da = xq[b].d;
-        for (int r = 0; r < R; r++) {
-            const uint8_t *row = w + r * rb;
-            __m256 p = _mm256_cvtepi32_ps(block_dot(row, b, qa, wt));
-            acc[r] = _mm256_fmadd_ps(p, _mm256_set1_ps(block_scale(row, b, wt) * da), acc[r]);
-        }
-    }
-    for (int r = 0; r < R; r++) res[r] = hsum_ps(acc[r]);
-}
-
-AVX2_INLINE void gemv_quant_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
-                              size_t rb, int64_t n0, int64_t n1, const int wt) {
-    int64_t nb = k / VK_QK;
-    float res[4];
-    int64_t j = n0;
-    for (; j + 4 <= n1; j += 4) {
-        for (int64_t i = 0; i < m; i++) {
-            qdot_rows(res, xq + i * nb, w + (size_t)j * rb, rb, nb, wt, 4);
-            for (int r = 0; r < 4; r++) y[i * ldy + j + r] = res[r];
-        }
-    }
-    for (; j < n1; j++)
-        for (int64_t i = 0; i < m; i++) {
-            qdot_rows(res, xq + i * nb, w + (size_t)j * rb, rb, nb, wt, 1);
-            y[i * ldy + j] = res[0];
-        }
-}
-
-// Several activation rows: each weight block is unpacked (and its scales widened) once for all MX
-// rows. R is unused (one weight row at a time keeps MX accumulators plus temporaries in registers).
-AVX2_INLINE void gemv_quant_multi_t(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t k, const uint8_t *w,
-                                    size_t rb, int64_t n0, int64_t n1, const int wt, const int MX, const int R) {
-    (void)R;
-    const int64_t nb = k / VK_QK;
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t j = n0; j < n1; j++) {
-        const uint8_t *row = w + (size_t)j * rb;
-        __m256 acc[7];
-        float corr[7] = {0};
-        for (int i = 0; i < MX; i++) acc[i] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
-            const float dw = block_scale(row, b, wt);
-            if (wt == VK_Q8_0) {
-                __m256i qw = _mm256_loadu_si256((const __m256i *)((const vk_block_q8_0 *)row + b)->qs);
-                __m256i aw = _mm256_sign_epi8(qw, qw);
-                for (int i = 0; i < MX; i++) {
-                    const vk_block_q8a *a = xq + i * nb + b;
-                    __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
-                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qa, qw)), ones);
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * a->d), acc[i]);
-                }
-            } else {
-                const uint8_t *qs =
-                    wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
-                const float bias = wt == VK_Q4_0 ? -8.0f * dw : f16_scalar(((const vk_block_q4_1 *)row + b)->m);
-                __m256i qw = unpack_nibbles(qs);
-                for (int i = 0; i < MX; i++) {
-                    const vk_block_q8a *a = xq + i * nb + b;
-                    __m256i qa = _mm256_loadu_si256((const __m256i *)a->q);
-                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * a->d), acc[i]);
-                    corr[i] += bias * a->s;
-                }
-            }
-        }
-        for (int i = 0; i < MX; i++) y[i * ldy + j] = hsum_ps(acc[i]) + corr[i];
-    }
-}
-
-AVX2_INLINE void gemv_quant_any(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
-                                size_t rb, int64_t n0, int64_t n1, const int wt) {
-    if (m == 1 || m > 7) {
-        gemv_quant_t(y, ldy, xq, m, k, w, rb, n0, n1, wt);
-        return;
-    }
-    VK_MULTI_SWITCH(gemv_quant_multi_t, m, y, ldy, xq, k, w, rb, n0, n1, wt)
-}
-
-VK_TARGET_AVX2 static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k,
-                                      const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int64_t n1) {
-    switch (wt) {
-    case VK_Q8_0: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q8_0); break;
-    case VK_Q4_0: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_0); break;
-    default: gemv_quant_any(y, ldy, xq, m, k, w, rb, n0, n1, VK_Q4_1); break;
-    }
-}
-
 // ---- quantized weights x 16-bit activations (the default path) --------------------------------
 // Each weight block is widened to 16 integers and dotted exactly with the activation block in
 // int32 (vpmaddwd), then scaled once: about half the instructions of widening to fp32.
@@ -409,6 +259,12 @@ AVX2_INLINE __m256i block_dot16(__m256i lo, __m256i hi, const vk_block_q16a *a) 
 
 AVX2_INLINE int block_bytes(const int wt) {
     return wt == VK_Q8_0 ? (int)sizeof(vk_block_q8_0) : wt == VK_Q4_0 ? (int)sizeof(vk_block_q4_0) : (int)sizeof(vk_block_q4_1);
+}
+
+AVX2_INLINE float block_scale(const uint8_t *row, int64_t b, const int wt) {
+    if (wt == VK_Q8_0) return f16_scalar(((const vk_block_q8_0 *)row + b)->d);
+    if (wt == VK_Q4_0) return f16_scalar(((const vk_block_q4_0 *)row + b)->d);
+    return f16_scalar(((const vk_block_q4_1 *)row + b)->d);
 }
 
 // Every (activation row, weight row) pair, whatever the path, accumulates per block
@@ -624,25 +480,6 @@ AVX2_INLINE int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(_mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1)));
 }
 
-// Same rounding as the scalar table (round-half-even of x / d), so both paths quantize identically.
-VK_TARGET_AVX2 static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
-    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK) {
-        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
-               v3 = _mm256_loadu_ps(x + 24);
-        float amax = absmax4(v0, v1, v2, v3);
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        __m256 vid = _mm256_set1_ps(id);
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
-        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
-        const int32_t sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
-        __m256i q = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-        _mm256_storeu_si256((__m256i *)out[b].q, _mm256_permutevar8x32_epi32(q, perm));
-        out[b].d = d;
-        out[b].s = d * (float)sum;
-    }
-}
-
 // Same results as vk_quantize_act16: cvtps rounds half to even like rintf under the default MXCSR.
 VK_TARGET_AVX2 static void quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded) {
     for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK, out++) {
@@ -709,57 +546,16 @@ VK_TARGET_AVX2 static void micro_6x16(float *y, int64_t ldy, const float *x, int
 }
 
 // ---- panel packing -----------------------------------------------------------------------------
-// Converts kc values of one weight row starting at column k0 to fp32 (k0, kc multiples of 32 for
-// quantized rows).
+// Converts kc values of one float weight row starting at column k0 to fp32 (quantized weights
+// never reach the panel path: they take the integer gemv at every m).
 AVX2_INLINE void row_to_f32(const uint8_t *row, vk_dtype wt, int64_t k0, int64_t kc, float *out) {
-    int64_t i = 0;
-    switch (wt) {
-    case VK_F32:
+    if (wt == VK_F32) {
         memcpy(out, (const float *)row + k0, (size_t)kc * sizeof(float));
         return;
-    case VK_F16:
-    case VK_BF16:
-        for (; i + 8 <= kc; i += 8) _mm256_storeu_ps(out + i, load8w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16));
-        for (; i < kc; i++) out[i] = load1w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16);
-        return;
-    case VK_Q8_0:
-        for (int64_t b = k0 / VK_QK; i < kc; i += VK_QK, b++) {
-            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
-            __m256 d = _mm256_set1_ps(f16_scalar(blk->d));
-            for (int t = 0; t < VK_QK; t += 8) {
-                __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk->qs + t)));
-                _mm256_storeu_ps(out + i + t, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
-            }
-        }
-        return;
-    default: { // Q4_0 / Q4_1: value = q * d + bias (bias = -8 d or m)
-        for (int64_t b = k0 / VK_QK; i < kc; i += VK_QK, b++) {
-            const uint8_t *qs;
-            float d, bias;
-            if (wt == VK_Q4_0) {
-                const vk_block_q4_0 *blk = (const vk_block_q4_0 *)row + b;
-                qs = blk->qs;
-                d = f16_scalar(blk->d);
-                bias = -8.0f * d;
-            } else {
-                const vk_block_q4_1 *blk = (const vk_block_q4_1 *)row + b;
-                qs = blk->qs;
-                d = f16_scalar(blk->d);
-                bias = f16_scalar(blk->m);
-            }
-            __m128i raw = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(0x0f);
-            __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-            __m256 vd = _mm256_set1_ps(d), vb = _mm256_set1_ps(bias);
-            __m256i q0 = _mm256_cvtepu8_epi32(lo), q1 = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
-            __m256i q2 = _mm256_cvtepu8_epi32(hi), q3 = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
-            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q0), vd, vb));
-            _mm256_storeu_ps(out + i + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q1), vd, vb));
-            _mm256_storeu_ps(out + i + 16, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q2), vd, vb));
-            _mm256_storeu_ps(out + i + 24, _mm256_fmadd_ps(_mm256_cvtepi32_ps(q3), vd, vb));
-        }
-        return;
     }
-    }
+    int64_t i = 0;
+    for (; i + 8 <= kc; i += 8) _mm256_storeu_ps(out + i, load8w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16));
+    for (; i < kc; i++) out[i] = load1w(row, k0 + i, wt == VK_BF16 ? VK_BF16 : VK_F16);
 }
 
 // Rows are converted to a [16][kc] scratch, then transposed 8x8 at a time into [kc][16].
@@ -806,8 +602,6 @@ VK_TARGET_AVX2 static void f32_to_f16_row(uint16_t *out, const float *x, int64_t
 
 const vk_kernel_table vk_kernels_avx2 = {
     .gemv_float = gemv_float,
-    .gemv_quant = gemv_quant,
-    .quantize_act = quantize_act,
     .gemv_quant16 = gemv_quant16,
     .quantize_act16 = quantize_act16,
     .pack_panel = pack_panel,

@@ -25,43 +25,6 @@ static void gemv_float(float *y, int64_t ldy, const float *x, int64_t m, int64_t
     }
 }
 
-static float dot_row_quant(const vk_block_q8a *xq, const uint8_t *row, vk_dtype wt, int64_t nb) {
-    float s = 0.0f;
-    for (int64_t b = 0; b < nb; b++) {
-        const vk_block_q8a *a = &xq[b];
-        int32_t isum = 0;
-        float corr = 0.0f, dw;
-        if (wt == VK_Q8_0) {
-            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
-            dw = vk_f16_to_f32(blk->d);
-            for (int j = 0; j < VK_QK; j++) isum += (int32_t)blk->qs[j] * a->q[j];
-        } else if (wt == VK_Q4_0) {
-            const vk_block_q4_0 *blk = (const vk_block_q4_0 *)row + b;
-            dw = vk_f16_to_f32(blk->d);
-            for (int j = 0; j < VK_QK / 2; j++)
-                isum += (int32_t)(blk->qs[j] & 0xf) * a->q[j] + (int32_t)(blk->qs[j] >> 4) * a->q[j + VK_QK / 2];
-            corr = -8.0f * dw * a->s;
-        } else {
-            const vk_block_q4_1 *blk = (const vk_block_q4_1 *)row + b;
-            dw = vk_f16_to_f32(blk->d);
-            for (int j = 0; j < VK_QK / 2; j++)
-                isum += (int32_t)(blk->qs[j] & 0xf) * a->q[j] + (int32_t)(blk->qs[j] >> 4) * a->q[j + VK_QK / 2];
-            corr = vk_f16_to_f32(blk->m) * a->s;
-        }
-        s += (float)isum * (dw * a->d) + corr;
-    }
-    return s;
-}
-
-static void gemv_quant(float *y, int64_t ldy, const vk_block_q8a *xq, int64_t m, int64_t k, const uint8_t *w,
-                       vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
-    int64_t nb = k / VK_QK;
-    for (int64_t j = n0; j < n1; j++) {
-        const uint8_t *row = w + (size_t)j * row_bytes;
-        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = dot_row_quant(xq + i * nb, row, wt, nb);
-    }
-}
-
 // Quantized weights against 16-bit activation blocks, for CPUs without the AVX2 table (decode on
 // other architectures would otherwise pack fp32 panels for every token). Per block an exact
 // integer dot, then acc = fma(dot, d * s, acc) (and fma(m, xs, acc) for Q4_1): the same rounding
@@ -96,22 +59,6 @@ static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t
     for (int64_t j = n0; j < n1; j++) {
         const uint8_t *row = w + (size_t)j * row_bytes;
         for (int64_t i = 0; i < m; i++) y[i * ldy + j] = dot_row_q16(xa + i * nb, row, wt, nb);
-    }
-}
-
-static void quantize_act(const float *x, int64_t k, vk_block_q8a *out) {
-    for (int64_t b = 0; b < k / VK_QK; b++, x += VK_QK) {
-        float amax = 0.0f;
-        for (int j = 0; j < VK_QK; j++) amax = fmaxf(amax, fabsf(x[j]));
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        int32_t sum = 0;
-        for (int j = 0; j < VK_QK; j++) {
-            int32_t q = (int32_t)lrintf(x[j] * id);
-            out[b].q[j] = (int8_t)q;
-            sum += q;
-        }
-        out[b].d = d;
-        out[b].s = d * (float)sum;
     }
 }
 
@@ -151,8 +98,6 @@ static void f32_to_f16_row(uint16_t *out, const float *x, int64_t n) {
 
 const vk_kernel_table vk_kernels_scalar = {
     .gemv_float = gemv_float,
-    .gemv_quant = gemv_quant,
-    .quantize_act = quantize_act,
     .quantize_act16 = vk_quantize_act16,
     .gemv_quant16 = gemv_quant16,
     .pack_panel = pack_panel,

@@ -17,13 +17,11 @@
 #ifndef VK_FLOAT_PANEL_MIN_M // overridable for kernel benchmarks (scripts/bench_kernels.sh)
 #define VK_FLOAT_PANEL_MIN_M 64
 #endif
-#define VK_Q8_ACT_GEMV_MAX_M 8 // rows served by the opt-in 8-bit-activation gemv
 
 typedef struct {
     float *y;
     const float *x;
-    const vk_block_q8a *xq;
-    const vk_block_q16a *xa; // activations rounded to 16 bits (quantized weights, default)
+    const vk_block_q16a *xa; // activations rounded to 16 bits (quantized weights)
     const uint8_t *w;
     int64_t m, k, n;
     vk_dtype wt;
@@ -34,14 +32,10 @@ typedef struct {
     int count;
 } matmul_ctx;
 
-static int vk_quantized_activations = 0;
-void vk_set_quantized_activations(int enabled) { vk_quantized_activations = enabled != 0; }
-
 static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
 
 static void gemv_rows(const matmul_ctx *c, float *y, int64_t ldy, const uint8_t *w, int64_t n0, int64_t n1) {
     if (c->xa) c->kt->gemv_quant16(y, ldy, c->xa, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
-    else if (c->xq) c->kt->gemv_quant(y, ldy, c->xq, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(y, ldy, c->x, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
 }
 
@@ -93,29 +87,19 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
 }
 
 // Prepares c for the gemv path (rounding x for quantized weights) and returns true, or returns
-// false when m is large enough for the packed-panel GEMM (c.x then holds the x the GEMM multiplies).
+// false when float weights meet enough rows for the packed-panel GEMM.
 static bool prepare_gemv(matmul_ctx *c, const float *x) {
     const int64_t m = c->m, k = c->k, nb = k / VK_QK;
-    const bool quantized = is_quantized(c->wt);
     c->x = x;
+    if (!is_quantized(c->wt)) return m < VK_FLOAT_PANEL_MIN_M;
     // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
-    // maximum, far below the weights' own rounding): the gemv then dots exact integers, twice as
-    // fast as widening weights to fp32, results match a dequantized fp32 reference (transformers)
-    // closely, and rows are bit-identical across batch sizes. llama.cpp-style 8-bit activations
-    // stay available through vk_set_quantized_activations (less exact).
-    if (quantized && vk_quantized_activations && m < VK_Q8_ACT_GEMV_MAX_M) {
-        vk_block_q8a *xq = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q8a));
-        for (int64_t i = 0; i < m; i++) c->kt->quantize_act(x + i * k, k, xq + i * nb);
-        c->xq = xq;
-        return true;
-    }
-    if (quantized && !vk_quantized_activations) {
-        vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
-        for (int64_t i = 0; i < m; i++) c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
-        c->xa = xa;
-        return true;
-    }
-    return !quantized && m < VK_FLOAT_PANEL_MIN_M;
+    // maximum, far below the weights' own rounding): the gemv then dots exact integers, faster than
+    // fp32 FMAs on widened weights, results match a dequantized fp32 reference (transformers)
+    // closely, and rows are bit-identical across batch sizes.
+    vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
+    for (int64_t i = 0; i < m; i++) c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
+    c->xa = xa;
+    return true;
 }
 
 // Output rows per gemv work item: whole 16-output tiles for the batched quantized kernel.

@@ -50,11 +50,6 @@ void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
 // Quantize fp32 rows into a quantized dtype (used by tests and fixture makers).
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 
-// Quantized weights are multiplied with fp32 activations by default (exact against a dequantized
-// reference, batch invariant). Enabling 8-bit activations (llama.cpp style) speeds up decode of
-// quantized models at the cost of small, batch-size-dependent differences. Process-wide setting.
-void vk_set_quantized_activations(int enabled);
-
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
 // x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
 // Float W: small m (below 64 rows) runs a gemv whose per-row arithmetic does not depend on m
@@ -62,10 +57,8 @@ void vk_set_quantized_activations(int enabled);
 // (same values within fp32 rounding).
 // Quantized W: x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| / 32767; error at
 // most 1.5e-5 of the block maximum), and the gemv dots exact integers at every m: a row's result
-// is bit-identical whatever the batch size. With vk_set_quantized_activations(1), m < 8 rows are
-// instead rounded to 8-bit blocks (like ggml's q8 activations) and larger m dequantizes weight
-// panels for the fp32 GEMM on unrounded x. k % 32 != 0 for a quantized type
-// is a caller bug: y is zero-filled.
+// is bit-identical whatever the batch size. k % 32 != 0 for a quantized type is a caller bug: y is
+// zero-filled.
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n);
 
 // Several weights applied to the same x (q/k/v, gate/up): y_i = x * W_i^T for i < count, each part
