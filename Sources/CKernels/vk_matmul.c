@@ -86,12 +86,16 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
     }
 }
 
-// Prepares c for the gemv path (rounding x for quantized weights) and returns true, or returns
-// false when float weights meet enough rows for the packed-panel GEMM.
-static bool prepare_gemv(matmul_ctx *c, const float *x) {
+// Whether m rows against these weights take the gemv: quantized weights at every m, float weights
+// below VK_FLOAT_PANEL_MIN_M rows (the packed-panel GEMM beyond).
+static bool uses_gemv(vk_dtype wt, int64_t m) { return is_quantized(wt) || m < VK_FLOAT_PANEL_MIN_M; }
+
+// Prepares c for the gemv path: float weights meet c->x as it is; quantized weights meet it rounded
+// to 16-bit blocks (c->xa).
+static void prepare_gemv(matmul_ctx *c) {
+    if (!is_quantized(c->wt)) return;
     const int64_t m = c->m, k = c->k, nb = k / VK_QK;
-    c->x = x;
-    if (!is_quantized(c->wt)) return m < VK_FLOAT_PANEL_MIN_M;
+    const float *x = c->x;
     // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
     // maximum, far below the weights' own rounding): the gemv then dots exact integers, faster than
     // fp32 FMAs on widened weights, results match a dequantized fp32 reference (transformers)
@@ -99,7 +103,6 @@ static bool prepare_gemv(matmul_ctx *c, const float *x) {
     vk_block_q16a *xa = vk_scratch(VK_SCRATCH_SHARED, (size_t)(m * nb) * sizeof(vk_block_q16a));
     for (int64_t i = 0; i < m; i++) c->kt->quantize_act16(x + i * k, k, xa + i * nb, NULL);
     c->xa = xa;
-    return true;
 }
 
 // Output rows per gemv work item: whole 16-output tiles for the batched quantized kernel.
@@ -129,30 +132,34 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         return;
     }
     matmul_ctx c = {
-        .y = y, .w = w, .m = m, .k = k, .n = n, .wt = wtype,
+        .y = y, .x = x, .w = w, .m = m, .k = k, .n = n, .wt = wtype,
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    if (prepare_gemv(&c, x)) vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
-    else run_gemm(&c, nth);
+    if (uses_gemv(wtype, m)) {
+        prepare_gemv(&c);
+        vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
+    } else {
+        run_gemm(&c, nth);
+    }
 }
 
 void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype, const vk_matmul_part *parts,
                             int count) {
     int64_t n = 0;
     for (int i = 0; i < count; i++) n += parts[i].n > 0 ? parts[i].n : 0;
-    const bool gemv_sized = is_quantized(wtype) || m < VK_FLOAT_PANEL_MIN_M;
-    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || !gemv_sized || (is_quantized(wtype) && k % VK_QK != 0);
+    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || !uses_gemv(wtype, m) ||
+                 (is_quantized(wtype) && k % VK_QK != 0);
     for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0;
     if (plain) {
         for (int i = 0; i < count; i++) vk_matmul(parts[i].y, x, m, k, parts[i].w, wtype, parts[i].n);
         return;
     }
     matmul_ctx c = {
-        .m = m, .k = k, .n = n, .wt = wtype, .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
+        .x = x, .m = m, .k = k, .n = n, .wt = wtype, .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
         .parts = parts, .count = count,
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    if (prepare_gemv(&c, x)) vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
-    else for (int i = 0; i < count; i++) vk_matmul(parts[i].y, x, m, k, parts[i].w, wtype, parts[i].n);
+    prepare_gemv(&c);
+    vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
 }
