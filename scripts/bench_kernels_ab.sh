@@ -5,7 +5,9 @@
 # resolve a 5% change; alternating single calls and keeping each side's fastest call can (two identical tables
 # measure within 1-2%).
 # Usage: scripts/bench_kernels_ab.sh [REV]
-#   AB_SHAPES="dtype:m:n:k ..." (default: Qwen2.5-0.5B and SmolLM2 shapes at 32 and 512 rows), AB_ROUNDS (60).
+#   AB_SHAPES="dtype:m:n:k ..." (default: Qwen2.5-0.5B and SmolLM2 shapes at 32 and 512 rows), AB_ROUNDS (60),
+#   AB_COPIES (1): distinct weight matrices per call, each multiplied once, so that weights stream from DRAM as
+#   in a real model (24 copies of the Qwen shapes are 40-200 MB) instead of staying in cache.
 # Only vk_kernels_avx2.c differs between the two sides: the driver (vk_matmul.c) and the headers are the working
 # tree's, so REV must share them. Single thread, process CPU time. Prints numbers, asserts nothing.
 set -euo pipefail
@@ -49,10 +51,11 @@ static int dtype_named(const char *s) {
 }
 
 int main(int argc, char **argv) {
-    const int rounds = atoi(argv[1]);
+    const int rounds = atoi(argv[1]), copies = atoi(argv[2]);
     vk_init(1);
+    printf("%d weight matrices per call\n", copies);
     printf("%-5s %4s %5s %5s   base GFLOP/s   new GFLOP/s   new/base   outputs\n", "dtype", "m", "n", "k");
-    for (int a = 2; a < argc; a++) {
+    for (int a = 3; a < argc; a++) {
         char name[16];
         long long m, n, k;
         if (sscanf(argv[a], "%15[^:]:%lld:%lld:%lld", name, &m, &n, &k) != 4 || dtype_named(name) < 0) {
@@ -61,10 +64,10 @@ int main(int argc, char **argv) {
         }
         const vk_dtype t = (vk_dtype)dtype_named(name);
         const size_t rb = vk_row_bytes(t, k);
-        uint8_t *w = aligned_alloc(64, (rb * n + 63) / 64 * 64);
+        uint8_t *w = aligned_alloc(64, (rb * n * copies + 63) / 64 * 64);
         float *row = malloc(k * sizeof(float)), *x = malloc(m * k * sizeof(float));
         float *y[2] = {malloc(m * n * sizeof(float)), malloc(m * n * sizeof(float))};
-        for (long long r = 0; r < n; r++) {
+        for (long long r = 0; r < n * copies; r++) {
             for (long long i = 0; i < k; i++) row[i] = (float)((r * 31 + i * 17) % 97) / 97.0f - 0.5f;
             vk_quantize_row(row, t, k, w + r * rb);
         }
@@ -75,14 +78,14 @@ int main(int argc, char **argv) {
             for (int s = 0; s < 2; s++) {
                 vk_ab_table = tables[s];
                 const double start = cpu_now();
-                vk_matmul(y[s], x, m, k, w, t, n);
+                for (int c = 0; c < copies; c++) vk_matmul(y[s], x, m, k, w + (size_t)c * n * rb, t, n);
                 const double took = cpu_now() - start;
                 if (took < best[s]) best[s] = took;
             }
-        const double flop = 2.0 * m * n * k;
+        const double flop = 2.0 * m * n * k * copies;
         printf("%-5s %4lld %5lld %5lld   %12.1f   %11.1f   %8.3f   %s\n", name, m, n, k, flop / best[0] * 1e-9,
                flop / best[1] * 1e-9, best[0] / best[1],
-               memcmp(y[0], y[1], m * n * sizeof(float)) == 0 ? "identical" : "differ");
+               memcmp(y[0], y[1], m * n * sizeof(float)) == 0 ? "identical" : "differ"); // the last copy's outputs
         free(w), free(row), free(x), free(y[0]), free(y[1]);
     }
     return 0;
@@ -98,4 +101,4 @@ clang "${flags[@]}" "${others[@]}" "$out/matmul_ab.c" "$out/base_kernels.o" "$ou
 default_shapes="bf16:32:896:896 bf16:32:4864:896 bf16:512:4864:896 q8_0:32:896:896 q8_0:32:4864:896 q8_0:512:4864:896
 q4_1:32:576:576 q4_1:32:1536:576 q4_1:32:576:1536 q4_1:512:1536:576"
 # shellcheck disable=SC2086
-"$out/ab" "${AB_ROUNDS:-60}" ${AB_SHAPES:-$default_shapes}
+"$out/ab" "${AB_ROUNDS:-60}" "${AB_COPIES:-1}" ${AB_SHAPES:-$default_shapes}
