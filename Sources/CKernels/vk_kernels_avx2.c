@@ -549,6 +549,110 @@ VK_TARGET_AVX2 static void micro_6x16(float *y, int64_t ldy, const float *x, int
     }
 }
 
+// A VK_BF16_PANELS tile is already [k][16]: one 32-bit lane widens to outputs l (shift) and 8 + l (mask).
+AVX2_INLINE void widen_panel16(const uint16_t *p, __m256 *lo, __m256 *hi) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)p);
+    *lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    *hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xFFFF0000u)));
+}
+
+#define VK_PANEL_AHEAD 4096
+
+// MR rows of x against T tiles of VK_BF16_PANELS over columns [k0, k0 + kc), widened in registers
+// (2 * MR * T <= 12 accumulators: up to 4 tiles for one row keep 8 FMA chains in flight). The sums
+// start at zero and FMA in column order, then are added to y: micro_t's arithmetic on pack_panel's
+// output, so the results are the GEMM's bit for bit.
+AVX2_INLINE void panel_block(float *y, int64_t ldy, const float *x, int64_t ldx, const uint16_t *tile, int64_t ts,
+                             int64_t k0, int64_t kc, int cols_last, bool prefetch, const int MR, const int T) {
+    __m256 c[6][4][2];
+    for (int i = 0; i < MR; i++)
+        for (int t = 0; t < T; t++) c[i][t][0] = c[i][t][1] = _mm256_setzero_ps();
+    for (int64_t kk = k0; kk < k0 + kc; kk++) {
+        // Few rows are bound by memory: keep each tile's stream VK_PANEL_AHEAD bytes ahead (one line
+        // per two columns), into the next tile at the end of this one (tiles are consecutive).
+        if (prefetch && (kk & 1) == 0)
+            for (int t = 0; t < T; t++) _mm_prefetch((const char *)(tile + t * ts + kk * 16) + VK_PANEL_AHEAD, _MM_HINT_T0);
+        // Tile by tile, so that 12 accumulators, one widened tile and a broadcast fit 16 registers.
+        for (int t = 0; t < T; t++) {
+            __m256 lo, hi;
+            widen_panel16(tile + t * ts + kk * 16, &lo, &hi);
+            for (int i = 0; i < MR; i++) {
+                const __m256 a = _mm256_broadcast_ss(x + i * ldx + kk);
+                c[i][t][0] = _mm256_fmadd_ps(a, lo, c[i][t][0]);
+                c[i][t][1] = _mm256_fmadd_ps(a, hi, c[i][t][1]);
+            }
+        }
+    }
+    for (int i = 0; i < MR; i++)
+        for (int t = 0; t < T; t++) {
+            float *yt = y + i * ldy + 16 * t;
+            const int nc = t == T - 1 ? cols_last : 16;
+            if (nc == 16) {
+                if (k0 > 0) {
+                    c[i][t][0] = _mm256_add_ps(c[i][t][0], _mm256_loadu_ps(yt));
+                    c[i][t][1] = _mm256_add_ps(c[i][t][1], _mm256_loadu_ps(yt + 8));
+                }
+                _mm256_storeu_ps(yt, c[i][t][0]);
+                _mm256_storeu_ps(yt + 8, c[i][t][1]);
+            } else {
+                float tmp[16];
+                _mm256_storeu_ps(tmp, c[i][t][0]);
+                _mm256_storeu_ps(tmp + 8, c[i][t][1]);
+                for (int o = 0; o < nc; o++) yt[o] = k0 > 0 ? yt[o] + tmp[o] : tmp[o];
+            }
+        }
+}
+
+// Rows in groups of G (<= 6) against T tiles at a time (2 * G * T <= 12 accumulators; few rows take
+// more tiles, which also keeps more memory streams in flight); per tile group and k-block, the tiles'
+// chunk stays in L1 while every row group passes over it.
+AVX2_INLINE void gemv_panels_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                               int64_t n0, int64_t n1, const int G, const int T) {
+    const int64_t ts = 16 * k;
+    for (int64_t j = n0; j < n1; j += 16 * T) {
+        const int64_t cols = n1 - j < 16 * T ? n1 - j : 16 * T;
+        const int tiles = (int)((cols + 15) / 16), last = (int)(cols - 16 * (tiles - 1));
+        const uint16_t *tile = (const uint16_t *)w + (j / 16) * ts;
+        for (int64_t k0 = 0; k0 < k; k0 += VK_PANEL_KC) {
+            const int64_t kc = k - k0 < VK_PANEL_KC ? k - k0 : VK_PANEL_KC;
+            for (int64_t i = 0; i < m; i += G) {
+                const int rows = m - i < G ? (int)(m - i) : G;
+                float *yi = y + i * ldy + j;
+                const float *xi = x + i * k;
+                // Every (rows, tiles) pair below keeps 2 * rows * tiles <= 12.
+#define VK_PANEL_CASE(R_, T_) panel_block(yi, ldy, xi, k, tile, ts, k0, kc, last, i == 0, R_, T_)
+#define VK_PANEL_TILES(R_, TMAX_)                                                                                      \
+    switch (tiles < TMAX_ ? tiles : TMAX_) {                                                                           \
+    case 4: VK_PANEL_CASE(R_, 4); break;                                                                               \
+    case 3: VK_PANEL_CASE(R_, 3); break;                                                                               \
+    case 2: VK_PANEL_CASE(R_, 2); break;                                                                               \
+    default: VK_PANEL_CASE(R_, 1); break;                                                                              \
+    }
+                switch (rows) {
+                case 1: VK_PANEL_TILES(1, T) break;
+                case 2: VK_PANEL_TILES(2, (T < 3 ? T : 3)) break;
+                case 3: VK_PANEL_TILES(3, (T < 2 ? T : 2)) break;
+                case 4: VK_PANEL_CASE(4, 1); break;
+                case 5: VK_PANEL_CASE(5, 1); break;
+                default: VK_PANEL_CASE(6, 1); break;
+                }
+#undef VK_PANEL_TILES
+#undef VK_PANEL_CASE
+            }
+        }
+    }
+}
+
+VK_TARGET_AVX2 static void gemv_panels(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                       int64_t n0, int64_t n1) {
+    switch (m) {
+    case 1: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 1, 4); break;
+    case 2: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 2, 3); break;
+    case 3: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 3, 1); break;
+    default: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 6, 1); break;
+    }
+}
+
 // ---- panel packing -----------------------------------------------------------------------------
 // Converts kc values of one float weight row starting at column k0 to fp32 (quantized weights
 // never reach the panel path: they take the integer gemv at every m).
@@ -565,6 +669,16 @@ AVX2_INLINE void row_to_f32(const uint8_t *row, vk_dtype wt, int64_t k0, int64_t
 // Rows are converted to a [16][kc] scratch, then transposed 8x8 at a time into [kc][16].
 VK_TARGET_AVX2 static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int nc,
                                       int64_t k0, int64_t kc) {
+    if (wt == VK_BF16_PANELS) { // rows n0.. are one tile, already [k][16]; rows past n are zero there
+        const uint16_t *tile = (const uint16_t *)(w + (size_t)n0 * rb) + k0 * 16;
+        for (int64_t kk = 0; kk < kc; kk++) {
+            __m256 lo, hi;
+            widen_panel16(tile + kk * 16, &lo, &hi);
+            _mm256_storeu_ps(dst + kk * 16, lo);
+            _mm256_storeu_ps(dst + kk * 16 + 8, hi);
+        }
+        return;
+    }
     const int64_t ld = (kc + 7) & ~(int64_t)7;
     float *tmp = vk_scratch(VK_SCRATCH_PRIVATE2, (size_t)(16 * ld) * sizeof(float));
     for (int c = 0; c < 16; c++) {
@@ -610,6 +724,7 @@ const vk_kernel_table vk_kernels_avx2 = {
     .quantize_act16 = quantize_act16,
     .pack_panel = pack_panel,
     .micro_6x16 = micro_6x16,
+    .gemv_panels = gemv_panels,
     .silu_mul = silu_mul,
     .rmsnorm_row = rmsnorm_row,
     .attend = vk_avx2_attend,

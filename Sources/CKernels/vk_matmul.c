@@ -1,10 +1,13 @@
 // Matrix multiply driver: picks the decode (few rows) or the prefill (packed panel) strategy and
 // splits the work across the pool. The ISA-specific inner loops live in vk_kernels_*.c.
+#define _GNU_SOURCE // posix_memalign, madvise under strict -std=c11
 #include "vk_internal.h"
+#include <stdlib.h>
+#include <sys/mman.h>
 
 #define VK_NR 16        // panel width (output columns per micro-kernel call)
 #define VK_MR 6         // rows per micro-kernel call
-#define VK_KC 256       // k-block: one packed panel is VK_KC x VK_NR floats (16 KiB, stays in L1)
+#define VK_KC VK_PANEL_KC // k-block: one packed panel is VK_KC x VK_NR floats (16 KiB, stays in L1)
 #define VK_GROUP 8       // panels packed together per k-block
 #ifndef VK_MC           // overridable for kernel benchmarks
 #define VK_MC 48        // rows of x per L2 block (a multiple of VK_MR): 48 KiB of x per k-block
@@ -125,6 +128,65 @@ static void run_gemm(matmul_ctx *c, int nth) {
     vk_parallel_for(groups * c->m_blocks, 1, nth, gemm_task, c);
 }
 
+// ---- VK_BF16_PANELS ------------------------------------------------------------------------
+// Tiles of 16 outputs stored [k][16] let one loaded vector feed FMAs for 8 outputs: below
+// VK_PANEL_GEMM_MIN_M rows gemv_panels widens them in registers (no fp32 panel), from there the
+// blocked GEMM packs its fp32 panels by widening alone (no transpose). Both do the same arithmetic,
+// so a row's result never depends on the batch. Against row-major BF16 on the Qwen2.5-0.5B shapes
+// with weights streamed from DRAM, one thread: 1 row 1.2-1.4x, 2 rows 1.1-1.2x, 3-5 rows 0.9-1.2x,
+// 6-64 rows 1.2-1.8x (scripts/bench_kernels_ab.sh cannot show it: the layouts differ; see
+// docs/benchmarks.md).
+#ifndef VK_PANEL_GEMM_MIN_M // overridable for kernel benchmarks
+#define VK_PANEL_GEMM_MIN_M 128 // equal speed at 128 rows, the GEMM 1.2x faster at 512
+#endif
+
+size_t vk_panel_bytes(int64_t n, int64_t k) {
+    return n <= 0 || k <= 0 ? 0 : (size_t)((n + VK_NR - 1) / VK_NR) * VK_NR * vk_row_bytes(VK_BF16_PANELS, k);
+}
+
+typedef struct {
+    const uint16_t *w;
+    uint16_t *out;
+    int64_t n, k;
+} pack_ctx;
+
+static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
+    const pack_ctx *c = p;
+    for (int64_t t = t0; t < t1; t++) {
+        uint16_t *tile = c->out + (size_t)t * VK_NR * c->k;
+        for (int col = 0; col < VK_NR; col++) {
+            const int64_t row = t * VK_NR + col;
+            const int slot = vk_panel_slot(col);
+            for (int64_t kk = 0; kk < c->k; kk++) tile[kk * VK_NR + slot] = row < c->n ? c->w[row * c->k + kk] : 0;
+        }
+    }
+}
+
+void *vk_panel_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20, size = (bytes + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (size == 0 || posix_memalign(&p, huge, size) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE); // advice only: without huge pages the memory still works
+#endif
+    return p;
+}
+
+void vk_panel_free(void *p) { free(p); }
+
+void vk_pack_bf16_panels(const uint16_t *w, int64_t n, int64_t k, uint16_t *out) {
+    if (n <= 0 || k <= 0) return;
+    pack_ctx c = {.w = w, .out = out, .n = n, .k = k};
+    const int64_t tiles = (n + VK_NR - 1) / VK_NR;
+    vk_parallel_for(tiles, 1, vk_num_threads(), pack_tiles_task, &c);
+}
+
+static void gemv_panels_task(void *p, int64_t t0, int64_t t1) {
+    const matmul_ctx *c = p;
+    const int64_t n1 = t1 * VK_NR < c->n ? t1 * VK_NR : c->n;
+    c->kt->gemv_panels(c->y, c->n, c->x, c->m, c->k, c->w, t0 * VK_NR, n1);
+}
+
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || (is_quantized(wtype) && k % VK_QK != 0)) {
@@ -136,6 +198,11 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
+    if (wtype == VK_BF16_PANELS) {
+        if (m < VK_PANEL_GEMM_MIN_M) vk_parallel_for((n + VK_NR - 1) / VK_NR, 4, nth, gemv_panels_task, &c);
+        else run_gemm(&c, nth);
+        return;
+    }
     if (uses_gemv(wtype, m)) {
         prepare_gemv(&c);
         vk_parallel_for(n, gemv_grain(&c, nth), nth, gemv_task, &c);
@@ -148,7 +215,7 @@ void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype
                             int count) {
     int64_t n = 0;
     for (int i = 0; i < count; i++) n += parts[i].n > 0 ? parts[i].n : 0;
-    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || !uses_gemv(wtype, m) ||
+    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || wtype == VK_BF16_PANELS || !uses_gemv(wtype, m) ||
                  (is_quantized(wtype) && k % VK_QK != 0);
     for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0;
     if (plain) {

@@ -11,6 +11,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case kvCacheNotAllocated
     case invalidBatch(String)
     case logitsBufferTooSmall(needed: Int, got: Int)
+    case outOfMemory(String)
 
     public var description: String {
         switch self {
@@ -36,6 +37,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "invalid forward batch: \(reason)"
         case let .logitsBufferTooSmall(needed, got):
             return "logits buffer holds \(got) floats, \(needed) needed"
+        case let .outOfMemory(what):
+            return "out of memory: \(what)"
         }
     }
 }

@@ -38,8 +38,8 @@ struct LlamaWeights {
         if !config.tieWordEmbeddings, store.contains(names.lmHead) {
             lmHead = try reader.linear(names.lmHead, out: config.vocabSize, in: hidden)
         } else if config.tieWordEmbeddings {
-            lmHead = LinearWeight(name: names.embedding, data: embedding.data, dtype: embedding.dtype.kernelType,
-                                  outFeatures: config.vocabSize, inFeatures: hidden, bias: nil)
+            // A BF16 table is repacked for the head; lookups fault the rows they read back in.
+            lmHead = try LinearWeight(embedding, outFeatures: config.vocabSize, inFeatures: hidden, bias: nil)
         } else {
             throw ModelError.missingTensor(names.lmHead)
         }

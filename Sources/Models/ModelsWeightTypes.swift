@@ -2,7 +2,8 @@ import CKernels
 import Foundation
 import Weights
 
-/// A weight matrix W[outFeatures][inFeatures] used in place (memory-mapped, stored dtype).
+/// A weight matrix W[outFeatures][inFeatures]: used in place (memory-mapped, stored dtype), except BF16,
+/// which is repacked once into tiles of 16 outputs (`PanelWeights`).
 struct LinearWeight {
     let name: String
     let data: UnsafeRawPointer
@@ -10,6 +11,26 @@ struct LinearWeight {
     let outFeatures: Int
     let inFeatures: Int
     let bias: FloatVector?
+    /// Owns `data` when the weights were repacked.
+    let panels: PanelWeights?
+
+    init(_ tensor: WeightTensor, outFeatures: Int, inFeatures: Int, bias: FloatVector?) throws {
+        name = tensor.name
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        self.bias = bias
+        if tensor.dtype == .bf16 {
+            let packed = try PanelWeights(bf16: tensor.data, rows: outFeatures, columns: inFeatures, name: tensor.name)
+            tensor.releaseMappedPages()
+            panels = packed
+            data = UnsafeRawPointer(packed.pointer)
+            dtype = VK_BF16_PANELS
+        } else {
+            panels = nil
+            data = tensor.data
+            dtype = tensor.dtype.kernelType
+        }
+    }
 
     /// y[rows][outFeatures] = x[rows][inFeatures] * W^T (+ bias).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
@@ -48,6 +69,26 @@ struct LinearWeight {
     private func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int) {
         if let bias { vk_add_bias(y, bias.pointer, Int64(rows), Int64(outFeatures)) }
     }
+}
+
+/// BF16 weights repacked at load into VK_BF16_PANELS (`vk_pack_bf16_panels`), owned for the model's life:
+/// every batch size then reads 16 outputs per loaded vector, and decode batches, prefill and batch 1
+/// share one arithmetic. Costs one pass over the weights at load; the file's pages are then dropped
+/// from the process (`releaseMappedPages`), so resident memory holds the weights once.
+final class PanelWeights {
+    let pointer: UnsafeMutableRawPointer
+
+    init(bf16 rows: UnsafeRawPointer, rows count: Int, columns: Int, name: String) throws {
+        let bytes = vk_panel_bytes(Int64(count), Int64(columns))
+        guard let memory = vk_panel_alloc(max(bytes, 64)) else {
+            throw ModelError.outOfMemory("\(bytes) bytes to repack BF16 weight tensor '\(name)'")
+        }
+        pointer = memory
+        vk_pack_bf16_panels(rows.assumingMemoryBound(to: UInt16.self), Int64(count), Int64(columns),
+                            pointer.assumingMemoryBound(to: UInt16.self))
+    }
+
+    deinit { vk_panel_free(pointer) }
 }
 
 /// A small fp32 vector (norm weight, bias) converted once at load and owned for the model's life.
@@ -100,8 +141,7 @@ struct TensorReader {
         if let biasName, store.contains(biasName) {
             bias = try vector(biasName, count: out)
         }
-        return LinearWeight(name: name, data: tensor.data, dtype: tensor.dtype.kernelType,
-                            outFeatures: out, inFeatures: inFeatures, bias: bias)
+        return try LinearWeight(tensor, outFeatures: out, inFeatures: inFeatures, bias: bias)
     }
 
     /// A 1-D tensor converted to fp32.

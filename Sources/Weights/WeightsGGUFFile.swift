@@ -189,7 +189,8 @@ struct GGUFTensorInfo {
         }
         // A zero-byte tensor has no storage; any valid address works for it.
         let pointer = data ?? UnsafeRawPointer(bitPattern: 1)!
-        return WeightTensor(name: name, dtype: dtype, shape: shape, data: pointer, byteCount: byteCount)
+        return WeightTensor(name: name, dtype: dtype, shape: shape, data: pointer, byteCount: byteCount,
+                            isFileMapped: true)
     }
 }
 

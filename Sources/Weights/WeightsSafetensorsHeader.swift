@@ -20,7 +20,8 @@ struct SafetensorsEntry {
         }
         // A zero-byte tensor may sit at the very end of the file; any valid address works for it.
         let pointer = data ?? UnsafeRawPointer(bitPattern: 1)!
-        return WeightTensor(name: name, dtype: dtype, shape: shape, data: pointer, byteCount: byteCount)
+        return WeightTensor(name: name, dtype: dtype, shape: shape, data: pointer, byteCount: byteCount,
+                            isFileMapped: true)
     }
 }
 

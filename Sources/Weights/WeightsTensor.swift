@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Element encodings the model code can consume directly. Quantized types are GGML block formats
 /// (32 values per block) and are handed over as-is, never dequantized here.
 public enum WeightDType: String, Sendable, CaseIterable {
@@ -43,13 +49,30 @@ public struct WeightTensor: @unchecked Sendable {
     public let shape: [Int]
     public let data: UnsafeRawPointer
     public let byteCount: Int
+    /// Whether `data` lies in a read-only private file mapping (every store's tensors do), whose pages
+    /// can be dropped and fault back in from the file.
+    public let isFileMapped: Bool
 
-    public init(name: String, dtype: WeightDType, shape: [Int], data: UnsafeRawPointer, byteCount: Int) {
+    public init(name: String, dtype: WeightDType, shape: [Int], data: UnsafeRawPointer, byteCount: Int,
+                isFileMapped: Bool = false) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.data = data
         self.byteCount = byteCount
+        self.isFileMapped = isFileMapped
+    }
+
+    /// For tensors copied elsewhere at load (repacked weights): drops the whole pages inside this
+    /// tensor from the process (they stay in the page cache and fault back in if read again), so
+    /// resident memory does not count the weights twice. Neighbours sharing a partial page keep it.
+    public func releaseMappedPages() {
+        guard isFileMapped, byteCount > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: data) + page - 1) / page * page
+        let end = (Int(bitPattern: data) + byteCount) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(pointer, end - start, Int32(MADV_DONTNEED))
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
