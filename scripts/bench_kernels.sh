@@ -7,6 +7,8 @@
 # VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts. VK_BENCH_CFLAGS: extra compiler flags
 # (e.g. -DVK_FLOAT_PANEL_MIN_M=32 to try another gemv/panel crossover).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
+# BF16 weights are repacked into tiles of 16 outputs as the engine does (VK_BF16_PANELS);
+# VK_BENCH_BF16_ROWS=1 measures the row-major VK_BF16 kernels instead.
 # Brief on purpose: the machine's cores are shared. Prints numbers, asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +39,7 @@ static const model models[] = {
     {"smollm2-135m", 576, 1536, 9, 3, 64, 30, 49152},
 };
 
-static void *make_weights(vk_dtype t, int64_t n, int64_t k) {
+static void *make_row_weights(vk_dtype t, int64_t n, int64_t k) {
     size_t rb = vk_row_bytes(t, k);
     uint8_t *w = aligned_alloc(64, (rb * n + 63) / 64 * 64);
     float *row = malloc(k * sizeof(float));
@@ -48,6 +50,19 @@ static void *make_weights(vk_dtype t, int64_t n, int64_t k) {
     for (int64_t r = 64; r < n; r++) memcpy(w + r * rb, w + (r % 64) * rb, rb);
     free(row);
     return w;
+}
+
+// The engine repacks BF16 weights into tiles of 16 outputs at load (VK_BF16_PANELS); so does this
+// benchmark, unless VK_BENCH_BF16_ROWS is set (the row-major VK_BF16 kernels, for comparison).
+static vk_dtype kernel_dtype(vk_dtype t) { return t == VK_BF16 && !getenv("VK_BENCH_BF16_ROWS") ? VK_BF16_PANELS : t; }
+
+static void *make_weights(vk_dtype t, int64_t n, int64_t k) {
+    void *rows = make_row_weights(t, n, k);
+    if (kernel_dtype(t) != VK_BF16_PANELS) return rows;
+    void *panels = aligned_alloc(64, (vk_panel_bytes(n, k) + 63) / 64 * 64);
+    vk_pack_bf16_panels(rows, n, k, panels);
+    free(rows);
+    return panels;
 }
 
 // The linear layers of one decoder layer: q, k, v, o, gate, up, down as (n, k).
@@ -77,15 +92,15 @@ static void run_model(const model *md, vk_dtype t, const char *tname) {
 
     // Decode: one token through every layer, then the LM head.
     for (int it = 0; it < 2; it++)
-        for (int j = 0; j < 7; j++) vk_matmul(y, x, 1, shapes[j][1], w[0][j], t, shapes[j][0]);
+        for (int j = 0; j < 7; j++) vk_matmul(y, x, 1, shapes[j][1], w[0][j], kernel_dtype(t), shapes[j][0]);
     int reps = 0;
     double t0 = now(), layers_time = 0, head_time = 0;
     while (reps < 3 || now() - t0 < 0.5) {
         double a = now();
         for (int l = 0; l < md->layers; l++)
-            for (int j = 0; j < 7; j++) vk_matmul(y, x, 1, shapes[j][1], w[l][j], t, shapes[j][0]);
+            for (int j = 0; j < 7; j++) vk_matmul(y, x, 1, shapes[j][1], w[l][j], kernel_dtype(t), shapes[j][0]);
         double b = now();
-        vk_matmul(y, x, 1, md->hidden, head, t, md->vocab);
+        vk_matmul(y, x, 1, md->hidden, head, kernel_dtype(t), md->vocab);
         head_time += now() - b;
         layers_time += b - a;
         reps++;
@@ -102,8 +117,8 @@ static void run_model(const model *md, vk_dtype t, const char *tname) {
         if (rows <= 0 || rows > 64) break;
         double b = now();
         for (int l = 0; l < md->layers; l++)
-            for (int j = 0; j < 7; j++) vk_matmul(y, x, rows, shapes[j][1], w[l][j], t, shapes[j][0]);
-        vk_matmul(y, x, rows, md->hidden, head, t, md->vocab);
+            for (int j = 0; j < 7; j++) vk_matmul(y, x, rows, shapes[j][1], w[l][j], kernel_dtype(t), shapes[j][0]);
+        vk_matmul(y, x, rows, md->hidden, head, kernel_dtype(t), md->vocab);
         double bt = now() - b;
         printf("%-13s %-5s batch m=%lld: %.1f GFLOP/s, matmul-only %.1f tok/s\n", md->name, tname, (long long)rows,
                (flops_per_token + 2.0 * md->vocab * md->hidden) * rows / bt * 1e-9, rows / bt);
@@ -112,15 +127,15 @@ static void run_model(const model *md, vk_dtype t, const char *tname) {
     // Prefill: M tokens through every layer (LM head for the last row only).
     double a = now();
     for (int l = 0; l < md->layers; l++)
-        for (int j = 0; j < 7; j++) vk_matmul(y, x, M, shapes[j][1], w[l][j], t, shapes[j][0]);
-    vk_matmul(y, x, 1, md->hidden, head, t, md->vocab);
+        for (int j = 0; j < 7; j++) vk_matmul(y, x, M, shapes[j][1], w[l][j], kernel_dtype(t), shapes[j][0]);
+    vk_matmul(y, x, 1, md->hidden, head, kernel_dtype(t), md->vocab);
     double pt = now() - a;
     printf("%-13s %-5s prefill m=%lld: %.1f GFLOP/s, matmul-only %.1f tok/s\n", md->name, tname, (long long)M,
            flops_per_token * M / pt * 1e-9, M / pt);
     for (int j = 0; j < 7; j++) {
         double b = now();
         int r = 0;
-        for (; r < 3; r++) vk_matmul(y, x, M, shapes[j][1], w[0][j], t, shapes[j][0]);
+        for (; r < 3; r++) vk_matmul(y, x, M, shapes[j][1], w[0][j], kernel_dtype(t), shapes[j][0]);
         double dt = (now() - b) / r;
         if (j == 0 || j == 4 || j == 6)
             printf("    m=%lld n=%lld k=%lld: %.1f GFLOP/s\n", (long long)M, (long long)shapes[j][0],
@@ -147,7 +162,7 @@ static void run_micro(vk_dtype t, const char *tname) {
     double times[CALLS];
     for (int r = 0; r < CALLS; r++) {
         double a = wall();
-        vk_matmul(y, x, 1, k, w[r % MATS], t, n);
+        vk_matmul(y, x, 1, k, w[r % MATS], kernel_dtype(t), n);
         times[r] = wall() - a;
     }
     qsort(times, CALLS, sizeof(double), cmp_double);
@@ -162,7 +177,7 @@ static void run_micro(vk_dtype t, const char *tname) {
         double best = 1e9;
         for (int r = 0; r < 21; r++) {
             double a = wall();
-            vk_matmul(y, x, mm, sk, w[r % MATS], t, sn);
+            vk_matmul(y, x, mm, sk, w[r % MATS], kernel_dtype(t), sn);
             double dt = wall() - a;
             best = dt < best ? dt : best;
         }
