@@ -97,7 +97,7 @@ static inline vk_attn_buffers vk_attn_split_scratch(const vk_attn_job *job) {
 
 // VK_BF16_PANELS: within a tile's [k][16] values, output c of the tile sits in 16-bit slot
 // vk_panel_slot(c), so 32-bit lane l holds outputs l (low half) and 8 + l (high half).
-#define VK_PANEL_KC 256 // k-block of the panel GEMM (vk_matmul.c) that gemv1_panels must follow
+#define VK_PANEL_KC 256 // k-block of the panel GEMM (vk_matmul.c), which gemv_panels follows
 VK_INLINE int vk_panel_slot(int c) { return c < 8 ? 2 * c : 2 * (c - 8) + 1; }
 
 // ---- ISA-specific kernel table --------------------------------------------------------------

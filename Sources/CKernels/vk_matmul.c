@@ -133,7 +133,7 @@ static void run_gemm(matmul_ctx *c, int nth) {
 // VK_PANEL_GEMM_MIN_M rows gemv_panels widens them in registers (no fp32 panel), from there the
 // blocked GEMM packs its fp32 panels by widening alone (no transpose). Both do the same arithmetic,
 // so a row's result never depends on the batch. Against row-major BF16 on the Qwen2.5-0.5B shapes
-// with weights streamed from DRAM, one thread: 1 row 1.2-1.4x, 2 rows 1.1-1.2x, 3-5 rows 0.9-1.2x,
+// with weights streamed from DRAM, one thread: 1 row 1.2-1.4x, 2 rows 1.1-1.2x, 3-5 rows 0.85-1.2x,
 // 6-64 rows 1.2-1.8x (scripts/bench_kernels.sh with and without VK_BENCH_BF16_ROWS compares them
 // over whole models; docs/benchmarks.md).
 #ifndef VK_PANEL_GEMM_MIN_M // overridable for kernel benchmarks
