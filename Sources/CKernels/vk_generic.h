@@ -49,10 +49,10 @@ VK_INLINE void vk_g_rmsnorm_row(float *out, const float *x, const float *weight,
 // Packs W rows [n0, n0+nc) x columns [k0, k0+kc) into a column-interleaved fp32 panel.
 VK_INLINE void vk_g_pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int nc,
                                int64_t k0, int64_t kc, float *tmp) {
-    if (wt == VK_BF16_PANELS) { // rows n0.. are one tile, already [k][16]; rows past n are zero there
+    if (vk_is_panels(wt)) { // rows n0.. are one tile, already [k][16]; rows past n are zero there
         const uint16_t *tile = (const uint16_t *)(w + (size_t)n0 * row_bytes) + k0 * 16;
         for (int64_t kk = 0; kk < kc; kk++)
-            for (int c = 0; c < 16; c++) dst[kk * 16 + c] = vk_bits_f32((uint32_t)tile[kk * 16 + vk_panel_slot(c)] << 16);
+            for (int c = 0; c < 16; c++) dst[kk * 16 + c] = vk_panel_value(wt, tile[kk * 16 + vk_panel_slot(wt, c)]);
         return;
     }
     size_t off;

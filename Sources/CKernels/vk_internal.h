@@ -95,10 +95,12 @@ static inline vk_attn_buffers vk_attn_split_scratch(const vk_attn_job *job) {
     return b;
 }
 
-// VK_BF16_PANELS: within a tile's [k][16] values, output c of the tile sits in 16-bit slot
-// vk_panel_slot(c), so 32-bit lane l holds outputs l (low half) and 8 + l (high half).
+// Panels: within a tile's [k][16] values, output c of the tile sits in 16-bit slot
+// vk_panel_slot(dtype, c). BF16: 32-bit lane l holds outputs l (low half) and 8 + l (high half).
 #define VK_PANEL_KC 256 // k-block of the panel GEMM (vk_matmul.c), which gemv_panels follows
-VK_INLINE int vk_panel_slot(int c) { return c < 8 ? 2 * c : 2 * (c - 8) + 1; }
+VK_INLINE bool vk_is_panels(vk_dtype t) { return t == VK_BF16_PANELS || t == VK_F16_PANELS; }
+VK_INLINE int vk_panel_slot(vk_dtype t, int c) { return t == VK_F16_PANELS ? c : c < 8 ? 2 * c : 2 * (c - 8) + 1; }
+
 
 // ---- ISA-specific kernel table --------------------------------------------------------------
 typedef struct {
@@ -117,11 +119,11 @@ typedef struct {
     // y[i][0..nc) (+)= sum_kk x[i][kk] * panel[kk][0..nc) for i < mr (mr <= 6).
     void (*micro_6x16)(float *y, int64_t ldy, const float *x, int64_t ldx, const float *panel,
                        int64_t kc, int mr, int nc, bool accumulate);
-    // m rows of x against VK_BF16_PANELS outputs [n0, n1) (n0 a multiple of 16), with exactly the
-    // arithmetic of pack_panel + micro_6x16 in blocks of VK_PANEL_KC columns, without the fp32 panel:
-    // rows are bit-identical whichever path a batch takes.
-    void (*gemv_panels)(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w, int64_t n0,
-                        int64_t n1);
+    // m rows of x against panel outputs [n0, n1) (n0 a multiple of 16), with exactly the arithmetic
+    // of pack_panel + micro_6x16 in blocks of VK_PANEL_KC columns, without the fp32 panel: rows are
+    // bit-identical whichever path a batch takes.
+    void (*gemv_panels)(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w, vk_dtype wt,
+                        int64_t n0, int64_t n1);
     void (*silu_mul)(float *out, const float *gate, const float *up, int64_t n);
     void (*rmsnorm_row)(float *out, const float *x, const float *weight, int64_t dim, float eps);
     void (*attend)(const struct vk_attn_job *job);
@@ -139,6 +141,8 @@ const vk_kernel_table *vk_kt(void);
 // ---- shared scalar helpers -----------------------------------------------------------------
 VK_INLINE uint32_t vk_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 VK_INLINE float vk_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+// A panel's 16-bit value as fp32.
+VK_INLINE float vk_panel_value(vk_dtype t, uint16_t h) { return t == VK_F16_PANELS ? vk_f16_to_f32(h) : vk_bits_f32((uint32_t)h << 16); }
 
 // exp(x) for x in any range, ~2 ulp; plain arithmetic so that loops over it auto-vectorise.
 VK_INLINE float vk_expf_fast(float x) {

@@ -549,19 +549,25 @@ VK_TARGET_AVX2 static void micro_6x16(float *y, int64_t ldy, const float *x, int
     }
 }
 
-// A VK_BF16_PANELS tile is already [k][16]: one 32-bit lane widens to outputs l (shift) and 8 + l (mask).
-AVX2_INLINE void widen_panel16(const uint16_t *p, __m256 *lo, __m256 *hi) {
+// One column of a tile (16 outputs) widened to fp32, outputs 0-7 in lo and 8-15 in hi. BF16: one
+// 32-bit lane widens to outputs l (shift) and 8 + l (mask); F16: F16C converts 8 in a row.
+AVX2_INLINE void widen_panel16(const uint16_t *p, __m256 *lo, __m256 *hi, const int F16) {
+    if (F16) {
+        *lo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        *hi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8)));
+        return;
+    }
     const __m256i v = _mm256_loadu_si256((const __m256i *)p);
     *lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
     *hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xFFFF0000u)));
 }
 
-// MR rows of x against T tiles of VK_BF16_PANELS over columns [k0, k0 + kc), widened in registers
+// MR rows of x against T panel tiles over columns [k0, k0 + kc), widened in registers
 // (2 * MR * T <= 12 accumulators: up to 4 tiles for one row keep 8 FMA chains in flight). The sums
 // start at zero and FMA in column order, then are added to y: micro_t's arithmetic on pack_panel's
 // output, so the results are the GEMM's bit for bit.
 AVX2_INLINE void panel_block(float *y, int64_t ldy, const float *x, int64_t ldx, const uint16_t *tile, int64_t ts,
-                             int64_t k0, int64_t kc, int cols_last, const int MR, const int T) {
+                             int64_t k0, int64_t kc, int cols_last, const int F16, const int MR, const int T) {
     __m256 c[6][4][2];
     for (int i = 0; i < MR; i++)
         for (int t = 0; t < T; t++) c[i][t][0] = c[i][t][1] = _mm256_setzero_ps();
@@ -569,7 +575,7 @@ AVX2_INLINE void panel_block(float *y, int64_t ldy, const float *x, int64_t ldx,
         // Tile by tile, so that 12 accumulators, one widened tile and a broadcast fit 16 registers.
         for (int t = 0; t < T; t++) {
             __m256 lo, hi;
-            widen_panel16(tile + t * ts + kk * 16, &lo, &hi);
+            widen_panel16(tile + t * ts + kk * 16, &lo, &hi, F16);
             for (int i = 0; i < MR; i++) {
                 const __m256 a = _mm256_broadcast_ss(x + i * ldx + kk);
                 c[i][t][0] = _mm256_fmadd_ps(a, lo, c[i][t][0]);
@@ -601,7 +607,7 @@ AVX2_INLINE void panel_block(float *y, int64_t ldy, const float *x, int64_t ldx,
 // flight); more rows go in groups of up to 6 against one tile. Per tile group and k-block, the
 // tiles' chunk stays in L1 while every row group passes over it.
 AVX2_INLINE void gemv_panels_t(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
-                               int64_t n0, int64_t n1, const int G, const int T) {
+                               int64_t n0, int64_t n1, const int F16, const int G, const int T) {
     const int64_t ts = 16 * k;
     for (int64_t j = n0; j < n1; j += 16 * T) {
         const int64_t cols = n1 - j < 16 * T ? n1 - j : 16 * T;
@@ -613,7 +619,7 @@ AVX2_INLINE void gemv_panels_t(float *y, int64_t ldy, const float *x, int64_t m,
                 const int rows = m - i < G ? (int)(m - i) : G;
                 float *yi = y + i * ldy + j;
                 const float *xi = x + i * k;
-#define VK_PANEL_CASE(R_, T_) panel_block(yi, ldy, xi, k, tile, ts, k0, kc, last, R_, T_)
+#define VK_PANEL_CASE(R_, T_) panel_block(yi, ldy, xi, k, tile, ts, k0, kc, last, F16, R_, T_)
                 if (T > 1) { // G rows exactly (m = G), `tiles` of them
                     switch (tiles) {
                     case 4: if (T >= 4) VK_PANEL_CASE(G, 4); break;
@@ -639,13 +645,19 @@ AVX2_INLINE void gemv_panels_t(float *y, int64_t ldy, const float *x, int64_t m,
 
 // Tiles per row group measured on the Qwen2.5-0.5B shapes against row-major BF16: 3 rows with 2
 // tiles ran at 0.8-0.95x, with 1 tile at 0.87-1.17x.
-VK_TARGET_AVX2 static void gemv_panels(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
-                                       int64_t n0, int64_t n1) {
+AVX2_INLINE void gemv_panels_any(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                 int64_t n0, int64_t n1, const int F16) {
     switch (m) {
-    case 1: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 1, 4); break;
-    case 2: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 2, 3); break;
-    default: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, 6, 1); break;
+    case 1: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, F16, 1, 4); break;
+    case 2: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, F16, 2, 3); break;
+    default: gemv_panels_t(y, ldy, x, m, k, w, n0, n1, F16, 6, 1); break;
     }
+}
+
+VK_TARGET_AVX2 static void gemv_panels(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w,
+                                       vk_dtype wt, int64_t n0, int64_t n1) {
+    if (wt == VK_F16_PANELS) gemv_panels_any(y, ldy, x, m, k, w, n0, n1, 1);
+    else gemv_panels_any(y, ldy, x, m, k, w, n0, n1, 0);
 }
 
 // ---- panel packing -----------------------------------------------------------------------------
@@ -664,11 +676,13 @@ AVX2_INLINE void row_to_f32(const uint8_t *row, vk_dtype wt, int64_t k0, int64_t
 // Rows are converted to a [16][kc] scratch, then transposed 8x8 at a time into [kc][16].
 VK_TARGET_AVX2 static void pack_panel(float *dst, const uint8_t *w, vk_dtype wt, size_t rb, int64_t n0, int nc,
                                       int64_t k0, int64_t kc) {
-    if (wt == VK_BF16_PANELS) { // rows n0.. are one tile, already [k][16]; rows past n are zero there
+    if (vk_is_panels(wt)) { // rows n0.. are one tile, already [k][16]; rows past n are zero there
         const uint16_t *tile = (const uint16_t *)(w + (size_t)n0 * rb) + k0 * 16;
+        const int f16 = wt == VK_F16_PANELS;
         for (int64_t kk = 0; kk < kc; kk++) {
             __m256 lo, hi;
-            widen_panel16(tile + kk * 16, &lo, &hi);
+            if (f16) widen_panel16(tile + kk * 16, &lo, &hi, 1);
+            else widen_panel16(tile + kk * 16, &lo, &hi, 0);
             _mm256_storeu_ps(dst + kk * 16, lo);
             _mm256_storeu_ps(dst + kk * 16 + 8, hi);
         }

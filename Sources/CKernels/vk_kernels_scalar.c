@@ -85,14 +85,14 @@ static void micro_6x16(float *y, int64_t ldy, const float *x, int64_t ldx, const
 }
 
 // Literally the GEMM path (pack_panel + micro_6x16), one tile and one k-block at a time.
-static void gemv_panels(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w, int64_t n0,
-                        int64_t n1) {
+static void gemv_panels(float *y, int64_t ldy, const float *x, int64_t m, int64_t k, const uint8_t *w, vk_dtype wt,
+                        int64_t n0, int64_t n1) {
     float *panel = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)VK_PANEL_KC * 16 * sizeof(float));
     for (int64_t j = n0; j < n1; j += 16) {
         const int nc = n1 - j < 16 ? (int)(n1 - j) : 16;
         for (int64_t k0 = 0; k0 < k; k0 += VK_PANEL_KC) {
             const int64_t kc = k - k0 < VK_PANEL_KC ? k - k0 : VK_PANEL_KC;
-            pack_panel(panel, w, VK_BF16_PANELS, vk_row_bytes(VK_BF16_PANELS, k), j, nc, k0, kc);
+            pack_panel(panel, w, wt, vk_row_bytes(wt, k), j, nc, k0, kc);
             for (int64_t i = 0; i < m; i += 6)
                 micro_6x16(y + i * ldy + j, ldy, x + i * k + k0, k, panel, kc, m - i < 6 ? (int)(m - i) : 6, nc, k0 > 0);
         }

@@ -128,25 +128,26 @@ static void run_gemm(matmul_ctx *c, int nth) {
     vk_parallel_for(groups * c->m_blocks, 1, nth, gemm_task, c);
 }
 
-// ---- VK_BF16_PANELS ------------------------------------------------------------------------
+// ---- VK_BF16_PANELS, VK_F16_PANELS ---------------------------------------------------------
 // Tiles of 16 outputs stored [k][16] let one loaded vector feed FMAs for 8 outputs: below
 // VK_PANEL_GEMM_MIN_M rows gemv_panels widens them in registers (no fp32 panel), from there the
 // blocked GEMM packs its fp32 panels by widening alone (no transpose). Both do the same arithmetic,
 // so a row's result never depends on the batch. Against row-major BF16 on the Qwen2.5-0.5B shapes
 // with weights streamed from DRAM, one thread: 1 row 1.2-1.4x, 2 rows 1.1-1.2x, 3-5 rows 0.85-1.2x,
-// 6-64 rows 1.2-1.8x (scripts/bench_kernels.sh with and without VK_BENCH_BF16_ROWS compares them
+// 6-64 rows 1.2-1.8x (scripts/bench_kernels.sh with and without VK_BENCH_ROW_MAJOR compares them
 // over whole models; docs/benchmarks.md).
 #ifndef VK_PANEL_GEMM_MIN_M // overridable for kernel benchmarks
 #define VK_PANEL_GEMM_MIN_M 128 // equal speed at 128 rows, the GEMM 1.2x faster at 512
 #endif
 
 size_t vk_panel_bytes(int64_t n, int64_t k) {
-    return n <= 0 || k <= 0 ? 0 : (size_t)((n + VK_NR - 1) / VK_NR) * VK_NR * vk_row_bytes(VK_BF16_PANELS, k);
+    return n <= 0 || k <= 0 ? 0 : (size_t)((n + VK_NR - 1) / VK_NR) * VK_NR * vk_row_bytes(VK_F16_PANELS, k);
 }
 
 typedef struct {
     const uint16_t *w;
     uint16_t *out;
+    vk_dtype panels;
     int64_t n, k;
 } pack_ctx;
 
@@ -156,7 +157,7 @@ static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
         uint16_t *tile = c->out + (size_t)t * VK_NR * c->k;
         for (int col = 0; col < VK_NR; col++) {
             const int64_t row = t * VK_NR + col;
-            const int slot = vk_panel_slot(col);
+            const int slot = vk_panel_slot(c->panels, col);
             for (int64_t kk = 0; kk < c->k; kk++) tile[kk * VK_NR + slot] = row < c->n ? c->w[row * c->k + kk] : 0;
         }
     }
@@ -174,9 +175,9 @@ void *vk_panel_alloc(size_t bytes) {
 
 void vk_panel_free(void *p) { free(p); }
 
-void vk_pack_bf16_panels(const uint16_t *w, int64_t n, int64_t k, uint16_t *out) {
-    if (n <= 0 || k <= 0) return;
-    pack_ctx c = {.w = w, .out = out, .n = n, .k = k};
+void vk_pack_panels(const uint16_t *w, vk_dtype panels, int64_t n, int64_t k, uint16_t *out) {
+    if (n <= 0 || k <= 0 || !vk_is_panels(panels)) return;
+    pack_ctx c = {.w = w, .out = out, .panels = panels, .n = n, .k = k};
     const int64_t tiles = (n + VK_NR - 1) / VK_NR;
     vk_parallel_for(tiles, 1, vk_num_threads(), pack_tiles_task, &c);
 }
@@ -184,7 +185,7 @@ void vk_pack_bf16_panels(const uint16_t *w, int64_t n, int64_t k, uint16_t *out)
 static void gemv_panels_task(void *p, int64_t t0, int64_t t1) {
     const matmul_ctx *c = p;
     const int64_t n1 = t1 * VK_NR < c->n ? t1 * VK_NR : c->n;
-    c->kt->gemv_panels(c->y, c->n, c->x, c->m, c->k, c->w, t0 * VK_NR, n1);
+    c->kt->gemv_panels(c->y, c->n, c->x, c->m, c->k, c->w, c->wt, t0 * VK_NR, n1);
 }
 
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n) {
@@ -198,7 +199,7 @@ void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk
         .row_bytes = vk_row_bytes(wtype, k), .kt = vk_kt(),
     };
     int nth = vk_threads_for_work(2.0 * (double)m * (double)n * (double)k);
-    if (wtype == VK_BF16_PANELS) {
+    if (vk_is_panels(wtype)) {
         if (m < VK_PANEL_GEMM_MIN_M) vk_parallel_for((n + VK_NR - 1) / VK_NR, 4, nth, gemv_panels_task, &c);
         else run_gemm(&c, nth);
         return;
@@ -215,7 +216,7 @@ void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype
                             int count) {
     int64_t n = 0;
     for (int i = 0; i < count; i++) n += parts[i].n > 0 ? parts[i].n : 0;
-    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || wtype == VK_BF16_PANELS || !uses_gemv(wtype, m) ||
+    bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || vk_is_panels(wtype) || !uses_gemv(wtype, m) ||
                  (is_quantized(wtype) && k % VK_QK != 0);
     for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0;
     if (plain) {

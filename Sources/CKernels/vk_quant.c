@@ -8,7 +8,8 @@ size_t vk_row_bytes(vk_dtype dtype, int64_t k) {
     case VK_F32: return (size_t)k * 4;
     case VK_F16:
     case VK_BF16:
-    case VK_BF16_PANELS: return (size_t)k * 2; // panels: a tile of 16 rows spans 16 times this
+    case VK_BF16_PANELS:
+    case VK_F16_PANELS: return (size_t)k * 2; // panels: a tile of 16 rows spans 16 times this
     case VK_Q8_0: return (size_t)(k / VK_QK) * sizeof(vk_block_q8_0);
     case VK_Q4_0: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_0);
     case VK_Q4_1: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_1);
@@ -18,7 +19,8 @@ size_t vk_row_bytes(vk_dtype dtype, int64_t k) {
 
 void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out) {
     switch (dtype) {
-    case VK_BF16_PANELS: memset(out, 0, (size_t)k * sizeof(float)); return; // not a row format
+    case VK_BF16_PANELS:
+    case VK_F16_PANELS: memset(out, 0, (size_t)k * sizeof(float)); return; // not row formats
     case VK_F32: memcpy(out, row, (size_t)k * 4); return;
     case VK_F16: {
         const uint16_t *h = row;
@@ -109,7 +111,8 @@ static void quantize_q4_1(const float *x, int64_t k, vk_block_q4_1 *b) {
 
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out) {
     switch (dtype) {
-    case VK_BF16_PANELS: memset(out, 0, (size_t)k * 2); return; // not a row format: vk_pack_bf16_panels
+    case VK_BF16_PANELS:
+    case VK_F16_PANELS: memset(out, 0, (size_t)k * 2); return; // not row formats: vk_pack_panels
     case VK_F32: memcpy(out, in, (size_t)k * 4); return;
     case VK_F16: {
         uint16_t *h = out;

@@ -2,8 +2,8 @@ import CKernels
 import Foundation
 import Weights
 
-/// A weight matrix W[outFeatures][inFeatures]: used in place (memory-mapped, stored dtype), except BF16,
-/// which is repacked once into tiles of 16 outputs (`PanelWeights`).
+/// A weight matrix W[outFeatures][inFeatures]: used in place (memory-mapped, stored dtype), except BF16
+/// and F16, which are repacked once into tiles of 16 outputs (`PanelWeights`).
 struct LinearWeight {
     let name: String
     let data: UnsafeRawPointer
@@ -19,12 +19,13 @@ struct LinearWeight {
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.bias = bias
-        if tensor.dtype == .bf16 {
-            let packed = try PanelWeights(bf16: tensor.data, rows: outFeatures, columns: inFeatures, name: tensor.name)
+        if let layout = PanelWeights.layout(of: tensor.dtype) {
+            let packed = try PanelWeights(tensor.data, layout: layout, rows: outFeatures, columns: inFeatures,
+                                          name: tensor.name)
             tensor.releaseMappedPages()
             panels = packed
             data = UnsafeRawPointer(packed.pointer)
-            dtype = VK_BF16_PANELS
+            dtype = layout
         } else {
             panels = nil
             data = tensor.data
@@ -71,21 +72,30 @@ struct LinearWeight {
     }
 }
 
-/// BF16 weights repacked at load into VK_BF16_PANELS (`vk_pack_bf16_panels`), owned for the model's life:
-/// every batch size then reads 16 outputs per loaded vector, and decode batches, prefill and batch 1
-/// share one arithmetic. Costs one pass over the weights at load; the file's pages are then dropped
+/// BF16 / F16 weights repacked at load into VK_BF16_PANELS / VK_F16_PANELS (`vk_pack_panels`) and owned
+/// for the model's life: every batch size then reads 16 outputs per loaded vector, and decode batches,
+/// prefill and batch 1 share one arithmetic. Costs one pass over the weights at load; the file's pages are then dropped
 /// from the process (`releaseMappedPages`), so resident memory holds the weights once.
 final class PanelWeights {
     let pointer: UnsafeMutableRawPointer
 
-    init(bf16 rows: UnsafeRawPointer, rows count: Int, columns: Int, name: String) throws {
+    /// The panel layout for weights stored as `dtype`, or nil when they stay as stored.
+    static func layout(of dtype: WeightDType) -> vk_dtype? {
+        switch dtype {
+        case .bf16: return VK_BF16_PANELS
+        case .f16: return VK_F16_PANELS
+        default: return nil
+        }
+    }
+
+    init(_ rows: UnsafeRawPointer, layout: vk_dtype, rows count: Int, columns: Int, name: String) throws {
         let bytes = vk_panel_bytes(Int64(count), Int64(columns))
         guard let memory = vk_panel_alloc(max(bytes, 64)) else {
-            throw ModelError.outOfMemory("\(bytes) bytes to repack BF16 weight tensor '\(name)'")
+            throw ModelError.outOfMemory("\(bytes) bytes to repack weight tensor '\(name)'")
         }
         pointer = memory
-        vk_pack_bf16_panels(rows.assumingMemoryBound(to: UInt16.self), Int64(count), Int64(columns),
-                            pointer.assumingMemoryBound(to: UInt16.self))
+        vk_pack_panels(rows.assumingMemoryBound(to: UInt16.self), layout, Int64(count), Int64(columns),
+                       pointer.assumingMemoryBound(to: UInt16.self))
     }
 
     deinit { vk_panel_free(pointer) }

@@ -30,10 +30,11 @@ typedef enum {
     VK_Q8_0 = 3,  // GGML block: fp16 d, 32 x int8                    (34 bytes / 32 values)
     VK_Q4_0 = 4,  // GGML block: fp16 d, 16 bytes of nibbles, value = (q - 8) * d     (18 bytes)
     VK_Q4_1 = 5,  // GGML block: fp16 d, fp16 m, 16 bytes of nibbles, value = q * d + m (20 bytes)
-    // BF16 weights repacked by vk_pack_bf16_panels for vk_matmul only (not a row format: the row
-    // functions below write zeros for it). Tiles of 16 output rows, each [k][16] bf16, so every batch
-    // size reads whole cache lines of 16 outputs and the GEMM's panels need no transpose.
+    // BF16 / F16 weights repacked by vk_pack_panels for vk_matmul only (not row formats: the row
+    // functions below write zeros for them). Tiles of 16 output rows, each [k][16] 16-bit values, so
+    // every batch size reads whole cache lines of 16 outputs and the GEMM's panels need no transpose.
     VK_BF16_PANELS = 6,
+    VK_F16_PANELS = 7,
 } vk_dtype;
 
 typedef enum { VK_ISA_SCALAR = 0, VK_ISA_AVX2 = 1, VK_ISA_AVX512 = 2 } vk_isa;
@@ -54,12 +55,13 @@ void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
 // Quantize fp32 rows into a quantized dtype (used by tests and fixture makers).
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 
-// Repacks n rows of k bf16 values (row-major, as stored) into VK_BF16_PANELS: tile t holds rows
-// 16t..16t+15, value (row 16t + c, column kk) at out[t * 16 * k + kk * 16 + s] with s = 2c for c < 8
-// and s = 2(c - 8) + 1 otherwise (so one 32-bit lane widens to two fp32 values with a shift and a
-// mask); rows past n are zero. out holds vk_panel_bytes(n, k) bytes. Runs on the pool.
+// Repacks n rows of k bf16 (panels = VK_BF16_PANELS) or fp16 (VK_F16_PANELS) values, row-major as
+// stored: tile t holds rows 16t..16t+15, value (row 16t + c, column kk) at out[t * 16 * k + kk * 16 +
+// s]. For bf16 s = 2c for c < 8 and 2(c - 8) + 1 otherwise (one 32-bit lane widens to two fp32
+// values with a shift and a mask); for fp16 s = c (F16C widens 8 in a row). Rows past n are zero.
+// out holds vk_panel_bytes(n, k) bytes. Runs on the pool.
 size_t vk_panel_bytes(int64_t n, int64_t k);
-void vk_pack_bf16_panels(const uint16_t *w, int64_t n, int64_t k, uint16_t *out);
+void vk_pack_panels(const uint16_t *w, vk_dtype panels, int64_t n, int64_t k, uint16_t *out);
 // Memory for packed weights (NULL when out of memory; free with vk_panel_free): 2 MiB aligned and
 // advised for transparent huge pages, because first-touch faults of 4 KiB pages dominated packing
 // (1.6 s of 1.7 s for 0.6 GB on the development machine).
@@ -71,7 +73,7 @@ void vk_panel_free(void *p);
 // Float W: small m (below 64 rows) runs a gemv whose per-row arithmetic does not depend on m
 // (decode batches give bit-identical rows); larger m packs fp32 weight panels for a blocked GEMM
 // (same values within fp32 rounding).
-// VK_BF16_PANELS: every m runs the same per-output arithmetic (one fp32 FMA chain per block of 256
+// VK_BF16_PANELS, VK_F16_PANELS: every m runs the same per-output arithmetic (one fp32 FMA chain per block of 256
 // columns, the blocks summed in order), so a row's result is bit-identical at any batch size,
 // prefill included.
 // Quantized W: x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| / 32767; error at
