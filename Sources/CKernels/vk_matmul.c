@@ -164,11 +164,13 @@ static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
 }
 
 void *vk_panel_alloc(size_t bytes) {
-    const size_t huge = (size_t)2 << 20, size = (bytes + huge - 1) / huge * huge;
+    // Only whole huge pages get the advice: a huge page backing a small tensor's tail would waste
+    // up to 2 MiB per tensor (small models have hundreds of sub-megabyte matrices).
+    const size_t huge = (size_t)2 << 20, whole = bytes / huge * huge;
     void *p = NULL;
-    if (size == 0 || posix_memalign(&p, huge, size) != 0) return NULL;
+    if (bytes == 0 || posix_memalign(&p, whole > 0 ? huge : 64, bytes) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE); // advice only: without huge pages the memory still works
+    if (whole > 0) madvise(p, whole, MADV_HUGEPAGE); // advice only: without huge pages the memory still works
 #endif
     return p;
 }
