@@ -62,9 +62,9 @@ void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 // out holds vk_panel_bytes(n, k) bytes. Runs on the pool.
 size_t vk_panel_bytes(int64_t n, int64_t k);
 void vk_pack_panels(const uint16_t *w, vk_dtype panels, int64_t n, int64_t k, uint16_t *out);
-// Memory for packed weights (NULL when out of memory; free with vk_panel_free): 2 MiB aligned and
-// advised for transparent huge pages, because first-touch faults of 4 KiB pages dominated packing
-// (1.6 s of 1.7 s for 0.6 GB on the development machine).
+// Memory for packed weights (NULL when out of memory; free with vk_panel_free). From 2 MiB on it is
+// 2 MiB aligned and its whole huge pages are advised for transparent huge pages: first-touch page
+// faults, not the packing, dominated loading on the development machine.
 void *vk_panel_alloc(size_t bytes);
 void vk_panel_free(void *p);
 
