@@ -101,7 +101,6 @@ static inline vk_attn_buffers vk_attn_split_scratch(const vk_attn_job *job) {
 VK_INLINE bool vk_is_panels(vk_dtype t) { return t == VK_BF16_PANELS || t == VK_F16_PANELS; }
 VK_INLINE int vk_panel_slot(vk_dtype t, int c) { return t == VK_F16_PANELS ? c : c < 8 ? 2 * c : 2 * (c - 8) + 1; }
 
-
 // ---- ISA-specific kernel table --------------------------------------------------------------
 typedef struct {
     // y[i*ldy + j] = dot(x row i, W row j) for i < m, j in [n0, n1), fp32/f16/bf16 weights.

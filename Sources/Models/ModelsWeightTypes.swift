@@ -74,8 +74,8 @@ struct LinearWeight {
 
 /// BF16 / F16 weights repacked at load into VK_BF16_PANELS / VK_F16_PANELS (`vk_pack_panels`) and owned
 /// for the model's life: every batch size then reads 16 outputs per loaded vector, and decode batches,
-/// prefill and batch 1 share one arithmetic. Costs one pass over the weights at load; the file's pages are then dropped
-/// from the process (`releaseMappedPages`), so resident memory holds the weights once.
+/// prefill and batch 1 share one arithmetic. Costs one pass over the weights at load; the file's pages
+/// are then dropped from the process (`releaseMappedPages`), so resident memory holds the weights once.
 final class PanelWeights {
     let pointer: UnsafeMutableRawPointer
 

@@ -25,19 +25,7 @@ final class KernelsMatmulTests: XCTestCase {
                     let xReference = quantizedDTypes.contains(dtype) ? roundedTo16BitBlocks(rawX) : rawX
                     var y = [Float](repeating: .nan, count: m * n)
                     blob.withUnsafeBytes { wp in vk_matmul(&y, x, Int64(m), Int64(k), wp.baseAddress!, dtype, Int64(n)) }
-                    var want = [Float](repeating: 0, count: m * n)
-                    var bound = [Float](repeating: 0, count: m * n)
-                    for i in 0..<m {
-                        for j in 0..<n {
-                            var s = 0.0, a = 0.0
-                            for t in 0..<k {
-                                s += Double(xReference[i * k + t]) * Double(w[j * k + t])
-                                a += abs(Double(xReference[i * k + t]) * Double(w[j * k + t]))
-                            }
-                            want[i * n + j] = Float(s)
-                            bound[i * n + j] = Float(a)
-                        }
-                    }
+                    let (want, bound) = referenceMatmul(xReference, w, m: m, k: k, n: n)
                     // With the activation rounding replicated, only fp32 rounding remains.
                     let rel: Float = 2e-5
                     assertClose(y, want, tolerance: { rel * bound[$0] + 1e-5 },

@@ -69,18 +69,7 @@ final class KernelsPanelTests: XCTestCase {
                     let rows = rng.floats(n * k, scale: 0.5).map(layout.encode)
                     let w = rows.map(layout.decode)
                     let y = matmul(x, m: m, k: k, panels: pack(rows, layout, n: n, k: k), layout, n: n)
-                    var want = [Float](repeating: 0, count: m * n), bound = want
-                    for i in 0..<m {
-                        for j in 0..<n {
-                            var s = 0.0, a = 0.0
-                            for t in 0..<k {
-                                s += Double(x[i * k + t]) * Double(w[j * k + t])
-                                a += abs(Double(x[i * k + t]) * Double(w[j * k + t]))
-                            }
-                            want[i * n + j] = Float(s)
-                            bound[i * n + j] = Float(a)
-                        }
-                    }
+                    let (want, bound) = referenceMatmul(x, w, m: m, k: k, n: n)
                     assertClose(y, want, tolerance: { 2e-5 * bound[$0] + 1e-5 },
                                 "\(isa) \(layout.name) m=\(m) k=\(k) n=\(n)")
                 }

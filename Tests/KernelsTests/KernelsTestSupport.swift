@@ -64,6 +64,24 @@ func decodeRows(_ blob: [UInt8], rows n: Int, k: Int, dtype: vk_dtype) -> [Float
     return out
 }
 
+/// y = x * W^T in double precision (x: [m][k], W: [n][k]), with each output's sum of |products|: the
+/// scale of the fp32 rounding a kernel may show.
+func referenceMatmul(_ x: [Float], _ w: [Float], m: Int, k: Int, n: Int) -> (values: [Float], bounds: [Float]) {
+    var values = [Float](repeating: 0, count: m * n), bounds = values
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0, a = 0.0
+            for t in 0..<k {
+                s += Double(x[i * k + t]) * Double(w[j * k + t])
+                a += abs(Double(x[i * k + t]) * Double(w[j * k + t]))
+            }
+            values[i * n + j] = Float(s)
+            bounds[i * n + j] = Float(a)
+        }
+    }
+    return (values, bounds)
+}
+
 /// Runs `body` once per instruction set this CPU supports, restoring the best one afterwards.
 func forEachISA(_ body: (KernelISA) throws -> Void) rethrows {
     let best = CPUKernels.activeISA
