@@ -7,8 +7,8 @@
 # VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts. VK_BENCH_CFLAGS: extra compiler flags
 # (e.g. -DVK_FLOAT_PANEL_MIN_M=32 to try another gemv/panel crossover).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
-# BF16 and F16 weights are repacked into tiles of 16 outputs as the engine does (VK_BF16_PANELS,
-# VK_F16_PANELS); VK_BENCH_ROW_MAJOR=1 measures the row-major VK_BF16 / VK_F16 kernels instead.
+# Weights are repacked into tiles of 16 outputs as the engine does (vk_packed_layout: VK_BF16_PANELS,
+# VK_Q8_0_TILES, ...); VK_BENCH_ROW_MAJOR=1 measures the row-major kernels instead.
 # Brief on purpose: the machine's cores are shared. Prints numbers, asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,20 +52,17 @@ static void *make_row_weights(vk_dtype t, int64_t n, int64_t k) {
     return w;
 }
 
-// The engine repacks BF16 and F16 weights into tiles of 16 outputs at load; so does this benchmark,
-// unless VK_BENCH_ROW_MAJOR is set (the row-major kernels, for comparison).
-static vk_dtype kernel_dtype(vk_dtype t) {
-    if (getenv("VK_BENCH_ROW_MAJOR")) return t;
-    return t == VK_BF16 ? VK_BF16_PANELS : t == VK_F16 ? VK_F16_PANELS : t;
-}
+// The engine repacks weights into tiles of 16 outputs at load; so does this benchmark, unless
+// VK_BENCH_ROW_MAJOR is set (the row-major kernels, for comparison).
+static vk_dtype kernel_dtype(vk_dtype t) { return getenv("VK_BENCH_ROW_MAJOR") ? t : vk_packed_layout(t); }
 
 static void *make_weights(vk_dtype t, int64_t n, int64_t k) {
     void *rows = make_row_weights(t, n, k);
     if (kernel_dtype(t) == t) return rows;
-    void *panels = aligned_alloc(64, (vk_panel_bytes(n, k) + 63) / 64 * 64);
-    vk_pack_panels(rows, kernel_dtype(t), n, k, panels);
+    void *packed = aligned_alloc(64, (vk_packed_bytes(kernel_dtype(t), n, k) + 63) / 64 * 64);
+    vk_pack_weights(rows, kernel_dtype(t), n, k, packed);
     free(rows);
-    return panels;
+    return packed;
 }
 
 // The linear layers of one decoder layer: q, k, v, o, gate, up, down as (n, k).

@@ -99,6 +99,19 @@ static inline vk_attn_buffers vk_attn_split_scratch(const vk_attn_job *job) {
 // vk_panel_slot(dtype, c). BF16: 32-bit lane l holds outputs l (low half) and 8 + l (high half).
 #define VK_PANEL_KC 256 // k-block of the panel GEMM (vk_matmul.c), which gemv_panels follows
 VK_INLINE bool vk_is_panels(vk_dtype t) { return t == VK_BF16_PANELS || t == VK_F16_PANELS; }
+VK_INLINE bool vk_is_quant_tiles(vk_dtype t) { return t == VK_Q8_0_TILES || t == VK_Q4_0_TILES || t == VK_Q4_1_TILES; }
+// The GGML type whose blocks a tiled layout holds (t itself for any other type).
+VK_INLINE vk_dtype vk_tiles_base(vk_dtype t) {
+    return t == VK_Q8_0_TILES ? VK_Q8_0 : t == VK_Q4_0_TILES ? VK_Q4_0 : t == VK_Q4_1_TILES ? VK_Q4_1 : t;
+}
+VK_INLINE bool vk_is_quantized(vk_dtype t) {
+    const vk_dtype b = vk_tiles_base(t);
+    return b == VK_Q8_0 || b == VK_Q4_0 || b == VK_Q4_1;
+}
+// Quantized tiles (layout at vk_pack_weights): one row's GGML block of type `base` written into /
+// read back from a tile block `tb` (16 blocks' bytes) as row c < 16 of the tile.
+void vk_tile_put_block(uint8_t *tb, vk_dtype base, int c, const void *block);
+void vk_tile_get_block(const uint8_t *tb, vk_dtype base, int c, void *block);
 VK_INLINE int vk_panel_slot(vk_dtype t, int c) { return t == VK_F16_PANELS ? c : c < 8 ? 2 * c : 2 * (c - 8) + 1; }
 
 // ---- ISA-specific kernel table --------------------------------------------------------------

@@ -367,6 +367,81 @@ AVX2_INLINE void q16p_repack(__m256i *pk, float *dm, const uint8_t *w, size_t rb
     }
 }
 
+// ---- quantized tiles (VK_Q8_0_TILES, VK_Q4_0_TILES, VK_Q4_1_TILES; layout at vk_pack_weights) ----
+AVX2_INLINE int tile_block_bytes(const int wt) { return 16 * block_bytes(wt); }
+AVX2_INLINE int tile_values_offset(const int wt) { return wt == VK_Q4_1 ? 64 : 32; }
+
+// Column pair p of a tile block as int16 pairs: lo for rows 0-7, hi for rows 8-15 (one 32-bit lane
+// per row, the pair's two values).
+AVX2_INLINE void widen_tile_pair(const uint8_t *tb, int p, const int wt, __m256i *lo, __m256i *hi) {
+    const uint8_t *q = tb + tile_values_offset(wt);
+    if (wt == VK_Q8_0) {
+        *lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * p)));
+        *hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * p + 16)));
+        return;
+    }
+    __m256i both = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(q + 16 * p)));
+    __asm__("" : "+x"(both)); // as in widen_block16: widen once, then split the nibbles
+    *lo = _mm256_and_si256(both, _mm256_set1_epi16(0x0F));
+    *hi = _mm256_srli_epi16(both, 4);
+    if (wt == VK_Q4_0) {
+        *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(8));
+        *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(8));
+    }
+}
+
+// q16p_repack for tiles: the pairs are already in lanes, so widening is all that is left.
+AVX2_INLINE void q16p_repack_tiles(__m256i *pk, float *dm, const uint8_t *tile, int64_t b0, int64_t b1, const int wt) {
+    for (int64_t b = b0; b < b1; b++, pk += 32, dm += 32) {
+        const uint8_t *tb = tile + (size_t)b * tile_block_bytes(wt);
+        for (int p = 0; p < 16; p++) widen_tile_pair(tb, p, wt, pk + p, pk + 16 + p);
+        for (int c = 0; c < 2; c++) {
+            _mm256_storeu_ps(dm + 8 * c, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb + 16 * c))));
+            if (wt == VK_Q4_1) _mm256_storeu_ps(dm + 16 + 8 * c, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb + 32 + 16 * c))));
+        }
+    }
+}
+
+// One activation row against T (1 or 2) whole tiles, straight from the tiles: per block and 16
+// outputs the steps of q16p_rows with R = 1 (same integer dot, same float order), so batch 1 gives
+// the bits of any batch. Two tiles share each broadcast activation pair: 1.1-1.3x one tile when
+// streaming from DRAM, and 2.2x the row-major q16_rows4 with the weights in L2.
+AVX2_INLINE void q16_tiles_row(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *tile, size_t tile_stride,
+                               const int wt, const int T) {
+    __m256 f[2][2];
+    for (int t = 0; t < T; t++) f[t][0] = f[t][1] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *tb[2];
+        __m256i ia[2][2];
+        for (int t = 0; t < T; t++) {
+            tb[t] = tile + t * tile_stride + (size_t)b * tile_block_bytes(wt);
+            ia[t][0] = ia[t][1] = _mm256_setzero_si256();
+        }
+        for (int p = 0; p < 16; p++) {
+            int32_t pair;
+            memcpy(&pair, xa[b].q + 2 * p, sizeof(pair));
+            const __m256i xb = _mm256_set1_epi32(pair);
+            for (int t = 0; t < T; t++) {
+                __m256i lo, hi;
+                widen_tile_pair(tb[t], p, wt, &lo, &hi);
+                ia[t][0] = _mm256_add_epi32(ia[t][0], _mm256_madd_epi16(lo, xb));
+                ia[t][1] = _mm256_add_epi32(ia[t][1], _mm256_madd_epi16(hi, xb));
+            }
+        }
+        const __m256 s = _mm256_set1_ps(xa[b].s);
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < 2; c++) {
+                const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb[t] + 16 * c))), s);
+                f[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[t][c]), scale, f[t][c]);
+                if (wt == VK_Q4_1)
+                    f[t][c] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb[t] + 32 + 16 * c))),
+                                              _mm256_set1_ps(xa[b].xs), f[t][c]);
+            }
+    }
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < 2; c++) _mm256_storeu_ps(y + 16 * t + 8 * c, f[t][c]);
+}
+
 // R (<= 3) activation rows against 16 packed outputs over blocks [b0, b1), continuing from acc (R
 // rows of 16 floats) in the order of q16_rows4: per block, acc = fma(dot, d * s, acc), then
 // fma(min, xs, acc). 6 integer and 6 float accumulators stay in registers across the chunk (4 rows
@@ -418,8 +493,9 @@ AVX2_INLINE void prefetch_tile(const uint8_t *w, size_t rb, int rows, int64_t b0
 
 // Outputs [n0, n1) for m rows, 16 at a time, in blocks of VK_Q16P_MB rows so that a row block's
 // activations for one chunk (~75 KB) stay in L2 while the tiles pass over them.
+// Tiled weights (tiled != 0) skip the transposing repack and read each tile as one run.
 AVX2_INLINE void q16p_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
-                        size_t rb, int64_t n0, int64_t n1, const int wt) {
+                        size_t rb, int64_t n0, int64_t n1, const int wt, const int tiled) {
     const int64_t nb = k / VK_QK, chunks = (nb + VK_Q16P_CB - 1) / VK_Q16P_CB, cb = (nb + chunks - 1) / chunks;
     const int64_t mb = m < VK_Q16P_MB ? m : VK_Q16P_MB;
     __m256i *pk = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)cb * 32 * (sizeof(__m256i) + sizeof(float)) +
@@ -431,9 +507,13 @@ AVX2_INLINE void q16p_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t 
             const int cols = n1 - j < 16 ? (int)(n1 - j) : 16;
             for (int64_t b0 = 0; b0 < nb; b0 += cb) {
                 const int64_t b1 = b0 + cb < nb ? b0 + cb : nb;
-                q16p_repack(pk, dm, w + (size_t)j * rb, rb, cols, b0, b1, wt);
-                if (b1 < nb) prefetch_tile(w + (size_t)j * rb, rb, cols, b1, b1 + cb < nb ? b1 + cb : nb, wt);
-                else if (j + 16 < n1) prefetch_tile(w + (size_t)(j + 16) * rb, rb, n1 - j - 16 < 16 ? (int)(n1 - j - 16) : 16, 0, cb, wt);
+                if (tiled) {
+                    q16p_repack_tiles(pk, dm, w + (size_t)j * rb, b0, b1, wt);
+                } else {
+                    q16p_repack(pk, dm, w + (size_t)j * rb, rb, cols, b0, b1, wt);
+                    if (b1 < nb) prefetch_tile(w + (size_t)j * rb, rb, cols, b1, b1 + cb < nb ? b1 + cb : nb, wt);
+                    else if (j + 16 < n1) prefetch_tile(w + (size_t)(j + 16) * rb, rb, n1 - j - 16 < 16 ? (int)(n1 - j - 16) : 16, 0, cb, wt);
+                }
                 for (int64_t i = i0; i < i1; i += 3) {
                     float *out = b1 == nb ? y + i * ldy + j : NULL, *ai = acc + (i - i0) * 16;
                     const vk_block_q16a *xi = xa + i * nb;
@@ -456,7 +536,29 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int6
         for (; j + 4 <= n1; j += 4)
             q16_rows4(y + j, xa, nb, w + (size_t)j * rb, rb, w + (size_t)(j + ahead) * rb, wt);
     }
-    if (j < n1) q16p_t(y, ldy, xa, m, k, w, rb, j, n1, wt);
+    if (j < n1) q16p_t(y, ldy, xa, m, k, w, rb, j, n1, wt, 0);
+}
+
+// Tiled weights, outputs [n0, n1) with n0 on a tile bound.
+AVX2_INLINE void gemv_q16_tiles_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
+                                  const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
+    if (m > 1) {
+        q16p_t(y, ldy, xa, m, k, w, rb, n0, n1, wt, 1);
+        return;
+    }
+    const int64_t nb = k / VK_QK;
+    const size_t tile_stride = 16 * rb;
+    int64_t j = n0;
+    for (; j + 32 <= n1; j += 32) q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 2);
+    for (; j < n1; j += 16) {
+        if (n1 - j >= 16) {
+            q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 1);
+        } else { // the last, partial tile: its zero rows computed and dropped
+            float tail[16];
+            q16_tiles_row(tail, xa, nb, w + (size_t)j * rb, tile_stride, wt, 1);
+            memcpy(y + j, tail, (size_t)(n1 - j) * sizeof(float));
+        }
+    }
 }
 
 VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
@@ -464,6 +566,9 @@ VK_TARGET_AVX2 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q1
     switch (wt) {
     case VK_Q8_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q8_0); break;
     case VK_Q4_0: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    case VK_Q8_0_TILES: gemv_q16_tiles_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q8_0); break;
+    case VK_Q4_0_TILES: gemv_q16_tiles_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_0); break;
+    case VK_Q4_1_TILES: gemv_q16_tiles_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_1); break;
     default: gemv_q16_t(y, ldy, xa, m, k, w, rb, n0, n1, VK_Q4_1); break;
     }
 }

@@ -29,36 +29,48 @@ static void gemv_float(float *y, int64_t ldy, const float *x, int64_t m, int64_t
 // other architectures would otherwise pack fp32 panels for every token). Per block an exact
 // integer dot, then acc = fma(dot, d * s, acc) (and fma(m, xs, acc) for Q4_1): the same rounding
 // steps as the AVX2 gemv, so the two agree to the last bit.
-static float dot_row_q16(const vk_block_q16a *xa, const uint8_t *row, vk_dtype wt, int64_t nb) {
-    float acc = 0.0f;
-    for (int64_t b = 0; b < nb; b++) {
-        const vk_block_q16a *a = &xa[b];
-        int32_t isum = 0;
-        float d, mn = 0.0f;
-        if (wt == VK_Q8_0) {
-            const vk_block_q8_0 *blk = (const vk_block_q8_0 *)row + b;
-            d = vk_f16_to_f32(blk->d);
-            for (int j = 0; j < VK_QK; j++) isum += (int32_t)blk->qs[j] * a->q[j];
-        } else {
-            const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->qs : ((const vk_block_q4_1 *)row + b)->qs;
-            const int32_t offset = wt == VK_Q4_0 ? 8 : 0;
-            d = vk_f16_to_f32(wt == VK_Q4_0 ? ((const vk_block_q4_0 *)row + b)->d : ((const vk_block_q4_1 *)row + b)->d);
-            if (wt == VK_Q4_1) mn = vk_f16_to_f32(((const vk_block_q4_1 *)row + b)->m);
-            for (int j = 0; j < VK_QK / 2; j++)
-                isum += ((int32_t)(qs[j] & 0xf) - offset) * a->q[j] + ((int32_t)(qs[j] >> 4) - offset) * a->q[j + VK_QK / 2];
-        }
-        acc = fmaf((float)isum, d * a->s, acc);
-        if (wt == VK_Q4_1) acc = fmaf(mn, a->xs, acc);
+static float dot_block_q16(float acc, const vk_block_q16a *a, const void *block, vk_dtype wt) {
+    int32_t isum = 0;
+    float d, mn = 0.0f;
+    if (wt == VK_Q8_0) {
+        const vk_block_q8_0 *blk = block;
+        d = vk_f16_to_f32(blk->d);
+        for (int j = 0; j < VK_QK; j++) isum += (int32_t)blk->qs[j] * a->q[j];
+    } else {
+        const uint8_t *qs = wt == VK_Q4_0 ? ((const vk_block_q4_0 *)block)->qs : ((const vk_block_q4_1 *)block)->qs;
+        const int32_t offset = wt == VK_Q4_0 ? 8 : 0;
+        d = vk_f16_to_f32(wt == VK_Q4_0 ? ((const vk_block_q4_0 *)block)->d : ((const vk_block_q4_1 *)block)->d);
+        if (wt == VK_Q4_1) mn = vk_f16_to_f32(((const vk_block_q4_1 *)block)->m);
+        for (int j = 0; j < VK_QK / 2; j++)
+            isum += ((int32_t)(qs[j] & 0xf) - offset) * a->q[j] + ((int32_t)(qs[j] >> 4) - offset) * a->q[j + VK_QK / 2];
     }
+    acc = fmaf((float)isum, d * a->s, acc);
+    if (wt == VK_Q4_1) acc = fmaf(mn, a->xs, acc);
     return acc;
 }
 
+// Row-major weights, or tiles (rows [n0, n1) start at tile bounds); tiles' blocks are read back
+// into GGML blocks first, so both give the same bits.
 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
                          vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
     const int64_t nb = k / VK_QK;
+    const vk_dtype base = vk_tiles_base(wt);
+    const size_t bb = row_bytes / (size_t)nb;
+    vk_block_q4_1 scratch[sizeof(vk_block_q8_0) / sizeof(vk_block_q4_1) + 1]; // fits any GGML block
     for (int64_t j = n0; j < n1; j++) {
-        const uint8_t *row = w + (size_t)j * row_bytes;
-        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = dot_row_q16(xa + i * nb, row, wt, nb);
+        for (int64_t i = 0; i < m; i++) {
+            float acc = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const void *block = w + (size_t)j * row_bytes + b * bb;
+                if (base != wt) {
+                    const uint8_t *tile = w + (size_t)(j / 16 * 16) * row_bytes;
+                    vk_tile_get_block(tile + (size_t)b * 16 * bb, base, (int)(j % 16), scratch);
+                    block = scratch;
+                }
+                acc = dot_block_q16(acc, xa + i * nb + b, block, base);
+            }
+            y[i * ldy + j] = acc;
+        }
     }
 }
 

@@ -35,8 +35,6 @@ typedef struct {
     int count;
 } matmul_ctx;
 
-static bool is_quantized(vk_dtype t) { return t == VK_Q8_0 || t == VK_Q4_0 || t == VK_Q4_1; }
-
 static void gemv_rows(const matmul_ctx *c, float *y, int64_t ldy, const uint8_t *w, int64_t n0, int64_t n1) {
     if (c->xa) c->kt->gemv_quant16(y, ldy, c->xa, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
     else c->kt->gemv_float(y, ldy, c->x, c->m, c->k, w, c->wt, c->row_bytes, n0, n1);
@@ -91,12 +89,12 @@ static void gemm_task(void *p, int64_t item0, int64_t item1) {
 
 // Whether m rows against these weights take the gemv: quantized weights at every m, float weights
 // below VK_FLOAT_PANEL_MIN_M rows (the packed-panel GEMM beyond).
-static bool uses_gemv(vk_dtype wt, int64_t m) { return is_quantized(wt) || m < VK_FLOAT_PANEL_MIN_M; }
+static bool uses_gemv(vk_dtype wt, int64_t m) { return vk_is_quantized(wt) || m < VK_FLOAT_PANEL_MIN_M; }
 
 // Prepares c for the gemv path: float weights meet c->x as it is; quantized weights meet it rounded
 // to 16-bit blocks (c->xa).
 static void prepare_gemv(matmul_ctx *c) {
-    if (!is_quantized(c->wt)) return;
+    if (!vk_is_quantized(c->wt)) return;
     const int64_t m = c->m, k = c->k, nb = k / VK_QK;
     const float *x = c->x;
     // Quantized weights meet activations rounded to 16-bit blocks (error <= 1.5e-5 of each block's
@@ -108,9 +106,10 @@ static void prepare_gemv(matmul_ctx *c) {
     c->xa = xa;
 }
 
-// Output rows per gemv work item: whole 16-output tiles for the batched quantized kernel.
+// Output rows per gemv work item: whole 16-output tiles for the batched quantized kernel and for
+// tiled weights.
 static int64_t gemv_grain(const matmul_ctx *c, int nth) {
-    return vk_grain(c->n, nth, 8, c->xa && c->m > 1 ? 16 : 4, 16);
+    return vk_grain(c->n, nth, 8, (c->xa && c->m > 1) || vk_is_quant_tiles(c->wt) ? 16 : 4, 16);
 }
 
 static void run_gemm(matmul_ctx *c, int nth) {
@@ -140,30 +139,54 @@ static void run_gemm(matmul_ctx *c, int nth) {
 #define VK_PANEL_GEMM_MIN_M 128 // equal speed at 128 rows, the GEMM 1.2x faster at 512
 #endif
 
-size_t vk_panel_bytes(int64_t n, int64_t k) {
-    return n <= 0 || k <= 0 ? 0 : (size_t)((n + VK_NR - 1) / VK_NR) * VK_NR * vk_row_bytes(VK_F16_PANELS, k);
+vk_dtype vk_packed_layout(vk_dtype stored) {
+    switch (stored) {
+    case VK_BF16: return VK_BF16_PANELS;
+    case VK_F16: return VK_F16_PANELS;
+    case VK_Q8_0: return VK_Q8_0_TILES;
+    case VK_Q4_0: return VK_Q4_0_TILES;
+    case VK_Q4_1: return VK_Q4_1_TILES;
+    default: return stored;
+    }
+}
+
+size_t vk_packed_bytes(vk_dtype packed, int64_t n, int64_t k) {
+    const bool ok = vk_is_panels(packed) || (vk_is_quant_tiles(packed) && k % VK_QK == 0);
+    return !ok || n <= 0 || k <= 0 ? 0 : (size_t)((n + VK_NR - 1) / VK_NR) * VK_NR * vk_row_bytes(packed, k);
 }
 
 typedef struct {
-    const uint16_t *w;
-    uint16_t *out;
-    vk_dtype panels;
+    const uint8_t *w;
+    uint8_t *out;
+    vk_dtype packed;
     int64_t n, k;
 } pack_ctx;
 
 static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
     const pack_ctx *c = p;
+    const size_t tile_bytes = VK_NR * vk_row_bytes(c->packed, c->k);
     for (int64_t t = t0; t < t1; t++) {
-        uint16_t *tile = c->out + (size_t)t * VK_NR * c->k;
-        for (int col = 0; col < VK_NR; col++) {
-            const int64_t row = t * VK_NR + col;
-            const int slot = vk_panel_slot(c->panels, col);
-            for (int64_t kk = 0; kk < c->k; kk++) tile[kk * VK_NR + slot] = row < c->n ? c->w[row * c->k + kk] : 0;
+        uint8_t *tile = c->out + (size_t)t * tile_bytes;
+        if (vk_is_panels(c->packed)) {
+            const uint16_t *w = (const uint16_t *)c->w;
+            uint16_t *out = (uint16_t *)tile;
+            for (int col = 0; col < VK_NR; col++) {
+                const int64_t row = t * VK_NR + col;
+                const int slot = vk_panel_slot(c->packed, col);
+                for (int64_t kk = 0; kk < c->k; kk++) out[kk * VK_NR + slot] = row < c->n ? w[row * c->k + kk] : 0;
+            }
+            continue;
         }
+        const vk_dtype base = vk_tiles_base(c->packed);
+        const size_t rb = vk_row_bytes(base, c->k), bb = rb / (size_t)(c->k / VK_QK);
+        memset(tile, 0, tile_bytes); // rows past n stay zero: scales 0, codes 0
+        for (int col = 0; col < VK_NR && t * VK_NR + col < c->n; col++)
+            for (int64_t b = 0; b < c->k / VK_QK; b++)
+                vk_tile_put_block(tile + (size_t)b * VK_NR * bb, base, col, c->w + (size_t)(t * VK_NR + col) * rb + b * bb);
     }
 }
 
-void *vk_panel_alloc(size_t bytes) {
+void *vk_packed_alloc(size_t bytes) {
     // Only whole huge pages get the advice: a huge page backing a small tensor's tail would waste
     // up to 2 MiB per tensor (small models have hundreds of sub-megabyte matrices).
     const size_t huge = (size_t)2 << 20, whole = bytes / huge * huge;
@@ -175,11 +198,11 @@ void *vk_panel_alloc(size_t bytes) {
     return p;
 }
 
-void vk_panel_free(void *p) { free(p); }
+void vk_packed_free(void *p) { free(p); }
 
-void vk_pack_panels(const uint16_t *w, vk_dtype panels, int64_t n, int64_t k, uint16_t *out) {
-    if (n <= 0 || k <= 0 || !vk_is_panels(panels)) return;
-    pack_ctx c = {.w = w, .out = out, .panels = panels, .n = n, .k = k};
+void vk_pack_weights(const void *w, vk_dtype packed, int64_t n, int64_t k, void *out) {
+    if (vk_packed_bytes(packed, n, k) == 0) return;
+    pack_ctx c = {.w = w, .out = out, .packed = packed, .n = n, .k = k};
     const int64_t tiles = (n + VK_NR - 1) / VK_NR;
     vk_parallel_for(tiles, 1, vk_num_threads(), pack_tiles_task, &c);
 }
@@ -192,7 +215,7 @@ static void gemv_panels_task(void *p, int64_t t0, int64_t t1) {
 
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n) {
     if (m <= 0 || n <= 0) return;
-    if (k <= 0 || (is_quantized(wtype) && k % VK_QK != 0)) {
+    if (k <= 0 || (vk_is_quantized(wtype) && k % VK_QK != 0)) {
         memset(y, 0, (size_t)(m * n) * sizeof(float));
         return;
     }
@@ -219,8 +242,10 @@ void vk_matmul_shared_input(const float *x, int64_t m, int64_t k, vk_dtype wtype
     int64_t n = 0;
     for (int i = 0; i < count; i++) n += parts[i].n > 0 ? parts[i].n : 0;
     bool plain = m <= 0 || k <= 0 || n <= 0 || count <= 1 || vk_is_panels(wtype) || !uses_gemv(wtype, m) ||
-                 (is_quantized(wtype) && k % VK_QK != 0);
-    for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0;
+                 (vk_is_quantized(wtype) && k % VK_QK != 0);
+    // Tiles split the concatenated rows in whole tiles, which fall on tile bounds of every part
+    // only when the parts are whole tiles.
+    for (int i = 0; i < count && !plain; i++) plain = parts[i].n <= 0 || (vk_is_quant_tiles(wtype) && parts[i].n % VK_NR);
     if (plain) {
         for (int i = 0; i < count; i++) vk_matmul(parts[i].y, x, m, k, parts[i].w, wtype, parts[i].n);
         return;

@@ -9,10 +9,13 @@ size_t vk_row_bytes(vk_dtype dtype, int64_t k) {
     case VK_F16:
     case VK_BF16:
     case VK_BF16_PANELS:
-    case VK_F16_PANELS: return (size_t)k * 2; // panels: a tile of 16 rows spans 16 times this
-    case VK_Q8_0: return (size_t)(k / VK_QK) * sizeof(vk_block_q8_0);
-    case VK_Q4_0: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_0);
-    case VK_Q4_1: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_1);
+    case VK_F16_PANELS: return (size_t)k * 2; // packed: a tile of 16 rows spans 16 times this
+    case VK_Q8_0:
+    case VK_Q8_0_TILES: return (size_t)(k / VK_QK) * sizeof(vk_block_q8_0);
+    case VK_Q4_0:
+    case VK_Q4_0_TILES: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_0);
+    case VK_Q4_1:
+    case VK_Q4_1_TILES: return (size_t)(k / VK_QK) * sizeof(vk_block_q4_1);
     }
     return 0;
 }
@@ -20,7 +23,10 @@ size_t vk_row_bytes(vk_dtype dtype, int64_t k) {
 void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out) {
     switch (dtype) {
     case VK_BF16_PANELS:
-    case VK_F16_PANELS: memset(out, 0, (size_t)k * sizeof(float)); return; // not row formats
+    case VK_F16_PANELS:
+    case VK_Q8_0_TILES:
+    case VK_Q4_0_TILES:
+    case VK_Q4_1_TILES: memset(out, 0, (size_t)k * sizeof(float)); return; // not row formats
     case VK_F32: memcpy(out, row, (size_t)k * 4); return;
     case VK_F16: {
         const uint16_t *h = row;
@@ -112,7 +118,10 @@ static void quantize_q4_1(const float *x, int64_t k, vk_block_q4_1 *b) {
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out) {
     switch (dtype) {
     case VK_BF16_PANELS:
-    case VK_F16_PANELS: memset(out, 0, (size_t)k * 2); return; // not row formats: vk_pack_panels
+    case VK_F16_PANELS:
+    case VK_Q8_0_TILES:
+    case VK_Q4_0_TILES:
+    case VK_Q4_1_TILES: memset(out, 0, vk_row_bytes(dtype, k)); return; // not row formats: vk_pack_weights
     case VK_F32: memcpy(out, in, (size_t)k * 4); return;
     case VK_F16: {
         uint16_t *h = out;
@@ -148,5 +157,50 @@ void vk_quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_r
             for (int t = 0; t < VK_QK; t++) x_rounded[t] = (float)out->q[t] * s;
             x_rounded += VK_QK;
         }
+    }
+}
+
+// Byte offsets inside a tile block (layout at vk_pack_weights): 16 fp16 scales, Q4_1's 16 fp16 mins,
+// then the column pairs.
+static int tile_values_offset(vk_dtype base) { return base == VK_Q4_1 ? 64 : 32; }
+
+// Where value v (< 32) of tile row c sits: its byte, and for Q4 whether the high nibble.
+static int tile_value_byte(vk_dtype base, int c, int v, bool *high) {
+    const int p = v / 2, e = v % 2;
+    *high = base != VK_Q8_0 && c >= 8;
+    if (base == VK_Q8_0) return tile_values_offset(base) + 32 * p + 16 * (c / 8) + 2 * (c % 8) + e;
+    return tile_values_offset(base) + 16 * p + 2 * (c % 8) + e;
+}
+
+void vk_tile_put_block(uint8_t *tb, vk_dtype base, int c, const void *block) {
+    memcpy(tb + 2 * c, block, 2); // d leads every GGML block
+    if (base == VK_Q4_1) memcpy(tb + 32 + 2 * c, &((const vk_block_q4_1 *)block)->m, 2);
+    for (int v = 0; v < VK_QK; v++) {
+        bool high;
+        uint8_t *dst = tb + tile_value_byte(base, c, v, &high);
+        if (base == VK_Q8_0) {
+            *dst = (uint8_t)((const vk_block_q8_0 *)block)->qs[v];
+            continue;
+        }
+        const uint8_t *qs = base == VK_Q4_0 ? ((const vk_block_q4_0 *)block)->qs : ((const vk_block_q4_1 *)block)->qs;
+        const uint8_t code = v < VK_QK / 2 ? qs[v] & 0xF : qs[v - VK_QK / 2] >> 4;
+        *dst = high ? (uint8_t)((*dst & 0x0F) | (code << 4)) : (uint8_t)((*dst & 0xF0) | code);
+    }
+}
+
+void vk_tile_get_block(const uint8_t *tb, vk_dtype base, int c, void *block) {
+    memcpy(block, tb + 2 * c, 2);
+    if (base == VK_Q4_1) memcpy(&((vk_block_q4_1 *)block)->m, tb + 32 + 2 * c, 2);
+    uint8_t *qs = base == VK_Q8_0 ? NULL : base == VK_Q4_0 ? ((vk_block_q4_0 *)block)->qs : ((vk_block_q4_1 *)block)->qs;
+    if (qs) memset(qs, 0, VK_QK / 2);
+    for (int v = 0; v < VK_QK; v++) {
+        bool high;
+        const uint8_t byte = tb[tile_value_byte(base, c, v, &high)];
+        if (base == VK_Q8_0) {
+            ((vk_block_q8_0 *)block)->qs[v] = (int8_t)byte;
+            continue;
+        }
+        const uint8_t code = high ? byte >> 4 : byte & 0xF;
+        qs[v % (VK_QK / 2)] |= v < VK_QK / 2 ? code : (uint8_t)(code << 4);
     }
 }

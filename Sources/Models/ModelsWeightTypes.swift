@@ -2,8 +2,8 @@ import CKernels
 import Foundation
 import Weights
 
-/// A weight matrix W[outFeatures][inFeatures]: used in place (memory-mapped, stored dtype), except BF16
-/// and F16, which are repacked once into tiles of 16 outputs (`PanelWeights`).
+/// A weight matrix W[outFeatures][inFeatures], repacked once into tiles of 16 outputs (`PackedWeights`),
+/// except F32 weights, which are used in place (memory-mapped).
 struct LinearWeight {
     let name: String
     let data: UnsafeRawPointer
@@ -12,22 +12,22 @@ struct LinearWeight {
     let inFeatures: Int
     let bias: FloatVector?
     /// Owns `data` when the weights were repacked.
-    let panels: PanelWeights?
+    let packed: PackedWeights?
 
     init(_ tensor: WeightTensor, outFeatures: Int, inFeatures: Int, bias: FloatVector?) throws {
         name = tensor.name
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.bias = bias
-        if let layout = PanelWeights.layout(of: tensor.dtype) {
-            let packed = try PanelWeights(tensor.data, layout: layout, rows: outFeatures, columns: inFeatures,
-                                          name: tensor.name)
+        if let layout = PackedWeights.layout(of: tensor.dtype, columns: inFeatures) {
+            let weights = try PackedWeights(tensor.data, layout: layout, rows: outFeatures, columns: inFeatures,
+                                            name: tensor.name)
             tensor.releaseMappedPages()
-            panels = packed
-            data = UnsafeRawPointer(packed.pointer)
+            packed = weights
+            data = UnsafeRawPointer(weights.pointer)
             dtype = layout
         } else {
-            panels = nil
+            packed = nil
             data = tensor.data
             dtype = tensor.dtype.kernelType
         }
@@ -72,33 +72,32 @@ struct LinearWeight {
     }
 }
 
-/// BF16 / F16 weights repacked at load into VK_BF16_PANELS / VK_F16_PANELS (`vk_pack_panels`) and owned
-/// for the model's life: every batch size then reads 16 outputs per loaded vector, and decode batches,
-/// prefill and batch 1 share one arithmetic. Costs one pass over the weights at load; the file's pages
-/// are then dropped from the process (`releaseMappedPages`), so resident memory holds the weights once.
-final class PanelWeights {
+/// Weights repacked at load into tiles of 16 outputs (`vk_pack_weights`): BF16 / F16 into VK_BF16_PANELS /
+/// VK_F16_PANELS, Q8_0 / Q4_0 / Q4_1 into VK_Q8_0_TILES / VK_Q4_0_TILES / VK_Q4_1_TILES. Every batch size
+/// then reads whole cache lines of 16 outputs with the outputs in vector lanes, and decode batches, prefill
+/// and batch 1 share one arithmetic. Owned for the model's life. Costs one pass over the weights at load;
+/// the file's pages are then dropped from the process (`releaseMappedPages`), so resident memory holds the
+/// weights once.
+final class PackedWeights {
     let pointer: UnsafeMutableRawPointer
 
-    /// The panel layout for weights stored as `dtype`, or nil when they stay as stored.
-    static func layout(of dtype: WeightDType) -> vk_dtype? {
-        switch dtype {
-        case .bf16: return VK_BF16_PANELS
-        case .f16: return VK_F16_PANELS
-        default: return nil
-        }
+    /// The packed layout for weights stored as `dtype` with `columns` inputs, or nil when they stay as
+    /// stored (F32).
+    static func layout(of dtype: WeightDType, columns: Int) -> vk_dtype? {
+        let stored = dtype.kernelType, layout = vk_packed_layout(stored)
+        return layout == stored || vk_packed_bytes(layout, 1, Int64(columns)) == 0 ? nil : layout
     }
 
     init(_ rows: UnsafeRawPointer, layout: vk_dtype, rows count: Int, columns: Int, name: String) throws {
-        let bytes = vk_panel_bytes(Int64(count), Int64(columns))
-        guard let memory = vk_panel_alloc(max(bytes, 64)) else {
+        let bytes = vk_packed_bytes(layout, Int64(count), Int64(columns))
+        guard let memory = vk_packed_alloc(max(bytes, 64)) else {
             throw ModelError.outOfMemory("\(bytes) bytes to repack weight tensor '\(name)'")
         }
         pointer = memory
-        vk_pack_panels(rows.assumingMemoryBound(to: UInt16.self), layout, Int64(count), Int64(columns),
-                       pointer.assumingMemoryBound(to: UInt16.self))
+        vk_pack_weights(rows, layout, Int64(count), Int64(columns), pointer)
     }
 
-    deinit { vk_panel_free(pointer) }
+    deinit { vk_packed_free(pointer) }
 }
 
 /// A small fp32 vector (norm weight, bias) converted once at load and owned for the model's life.

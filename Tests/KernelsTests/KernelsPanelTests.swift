@@ -20,10 +20,10 @@ final class KernelsPanelTests: XCTestCase {
     ]
 
     func pack(_ rows: [UInt16], _ layout: Layout, n: Int, k: Int) -> [UInt16] {
-        var out = [UInt16](repeating: 0xFFFF, count: vk_panel_bytes(Int64(n), Int64(k)) / 2)
+        var out = [UInt16](repeating: 0xFFFF, count: vk_packed_bytes(layout.dtype, Int64(n), Int64(k)) / 2)
         rows.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer {
-                vk_pack_panels(src.baseAddress!, layout.dtype, Int64(n), Int64(k), $0.baseAddress!)
+                vk_pack_weights(src.baseAddress!, layout.dtype, Int64(n), Int64(k), $0.baseAddress!)
             }
         }
         return out

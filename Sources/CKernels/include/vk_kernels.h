@@ -30,11 +30,17 @@ typedef enum {
     VK_Q8_0 = 3,  // GGML block: fp16 d, 32 x int8                    (34 bytes / 32 values)
     VK_Q4_0 = 4,  // GGML block: fp16 d, 16 bytes of nibbles, value = (q - 8) * d     (18 bytes)
     VK_Q4_1 = 5,  // GGML block: fp16 d, fp16 m, 16 bytes of nibbles, value = q * d + m (20 bytes)
-    // BF16 / F16 weights repacked by vk_pack_panels for vk_matmul only (not row formats: the row
-    // functions below write zeros for them). Tiles of 16 output rows, each [k][16] 16-bit values, so
-    // every batch size reads whole cache lines of 16 outputs and the GEMM's panels need no transpose.
+    // Weights repacked by vk_pack_weights for vk_matmul only (not row formats: the row functions
+    // below write zeros for them), in tiles of 16 output rows so that every batch size reads whole
+    // cache lines of 16 outputs and keeps the outputs in vector lanes (no horizontal sums).
+    // BF16 / F16: each tile [k][16] 16-bit values, so the GEMM's panels need no transpose.
     VK_BF16_PANELS = 6,
     VK_F16_PANELS = 7,
+    // Q8_0 / Q4_0 / Q4_1: each tile block by block, as many bytes as the 16 rows' GGML blocks
+    // (layout at vk_pack_weights), so one vector load widens to 8 outputs' column pairs.
+    VK_Q8_0_TILES = 8,
+    VK_Q4_0_TILES = 9,
+    VK_Q4_1_TILES = 10,
 } vk_dtype;
 
 typedef enum { VK_ISA_SCALAR = 0, VK_ISA_AVX2 = 1, VK_ISA_AVX512 = 2 } vk_isa;
@@ -55,18 +61,30 @@ void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
 // Quantize fp32 rows into a quantized dtype (used by tests and fixture makers).
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 
-// Repacks n rows of k bf16 (panels = VK_BF16_PANELS) or fp16 (VK_F16_PANELS) values, row-major as
-// stored: tile t holds rows 16t..16t+15, value (row 16t + c, column kk) at out[t * 16 * k + kk * 16 +
-// s]. For bf16 s = 2c for c < 8 and 2(c - 8) + 1 otherwise (one 32-bit lane widens to two fp32
-// values with a shift and a mask); for fp16 s = c (F16C widens 8 in a row). Rows past n are zero.
-// out holds vk_panel_bytes(n, k) bytes. Runs on the pool.
-size_t vk_panel_bytes(int64_t n, int64_t k);
-void vk_pack_panels(const uint16_t *w, vk_dtype panels, int64_t n, int64_t k, uint16_t *out);
-// Memory for packed weights (NULL when out of memory; free with vk_panel_free). From 2 MiB on it is
-// 2 MiB aligned and its whole huge pages are advised for transparent huge pages: first-touch page
-// faults, not the packing, dominated loading on the development machine.
-void *vk_panel_alloc(size_t bytes);
-void vk_panel_free(void *p);
+// The packed layout vk_matmul runs fastest for weights stored as `stored`: VK_BF16 -> VK_BF16_PANELS,
+// VK_F16 -> VK_F16_PANELS, VK_Q8_0 -> VK_Q8_0_TILES, VK_Q4_0 -> VK_Q4_0_TILES, VK_Q4_1 -> VK_Q4_1_TILES;
+// `stored` itself when it has none (VK_F32).
+vk_dtype vk_packed_layout(vk_dtype stored);
+// Repacks n rows of k values, row-major as stored (the base type of `packed`), into `packed`, in
+// tiles of 16 rows; rows past n are zero. out holds vk_packed_bytes(packed, n, k) bytes (0 for a
+// layout that is not packed, or k % 32 != 0 for quantized ones; then nothing is written). Runs on
+// the pool.
+// - VK_BF16_PANELS, VK_F16_PANELS: tile t holds rows 16t..16t+15, value (row 16t + c, column kk) at
+//   16-bit index t * 16 * k + kk * 16 + s. For bf16 s = 2c for c < 8 and 2(c - 8) + 1 otherwise (one
+//   32-bit lane widens to two fp32 values with a shift and a mask); for fp16 s = c.
+// - VK_Q8_0_TILES, VK_Q4_0_TILES, VK_Q4_1_TILES: with nb = k / 32 blocks per row and B the base
+//   type's block bytes, block b of tile t starts at byte (t * nb + b) * 16 * B and holds: the 16
+//   rows' fp16 scales d (row order), for Q4_1 then their fp16 mins m, then 16 column pairs p (the
+//   block's values 2p and 2p + 1). Q8_0: pair p is 32 bytes, byte 16h + 2o + e = value 2p + e of
+//   row 8h + o. Q4: pair p is 16 bytes, byte 2o + e holds value 2p + e of row o in its low nibble and
+//   of row 8 + o in its high nibble (the stored 4-bit codes).
+size_t vk_packed_bytes(vk_dtype packed, int64_t n, int64_t k);
+void vk_pack_weights(const void *w, vk_dtype packed, int64_t n, int64_t k, void *out);
+// Memory for packed weights (NULL when out of memory; free with vk_packed_free). From 2 MiB on it
+// is 2 MiB aligned and its whole huge pages are advised for transparent huge pages: first-touch
+// page faults, not the packing, dominated loading on the development machine.
+void *vk_packed_alloc(size_t bytes);
+void vk_packed_free(void *p);
 
 // y[m][n] = sum_k x[m][k] * W[n][k]   (fp32 accumulation; y is overwritten)
 // x: [m][k] fp32, W: [n] rows of vk_row_bytes(wtype, k) bytes. y must not alias x.
@@ -76,10 +94,10 @@ void vk_panel_free(void *p);
 // VK_BF16_PANELS, VK_F16_PANELS: every m runs the same per-output arithmetic (one fp32 FMA chain per block of 256
 // columns, the blocks summed in order), so a row's result is bit-identical at any batch size,
 // prefill included.
-// Quantized W: x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| / 32767; error at
-// most 1.5e-5 of the block maximum), and the gemv dots exact integers at every m: a row's result
-// is bit-identical whatever the batch size. k % 32 != 0 for a quantized type is a caller bug: y is
-// zero-filled.
+// Quantized W (row-major or tiles): x is first rounded to 16-bit blocks of 32 (q * s, s = max|x| /
+// 32767; error at most 1.5e-5 of the block maximum), and the gemv dots exact integers at every m: a
+// row's result is bit-identical whatever the batch size, and the same for a type and its tiles.
+// k % 32 != 0 for a quantized type is a caller bug: y is zero-filled.
 void vk_matmul(float *y, const float *x, int64_t m, int64_t k, const void *w, vk_dtype wtype, int64_t n);
 
 // Several weights applied to the same x (q/k/v, gate/up): y_i = x * W_i^T for i < count, each part
