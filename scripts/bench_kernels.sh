@@ -4,7 +4,9 @@
 # Usage: scripts/bench_kernels.sh [threads] [dtype ...]      (dtypes: f32 f16 bf16 q8_0 q4_0 q4_1)
 # VK_BENCH_MICRO=1: per-call best/median timings of single matmuls (robust on a busy machine); VK_BENCH_MICRO_M
 # sets the rows of the batched calls (default 64).
-# VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts. VK_BENCH_CFLAGS: extra compiler flags
+# VK_BENCH_ROWS=8,32: matmul-only batched decode at those row counts.
+# VK_BENCH_LAYOUTS=1: row-major against packed weights, call by call, on the model's main shapes, weights
+# streamed from DRAM (rows from VK_BENCH_ROWS, default 1,32). VK_BENCH_CFLAGS: extra compiler flags
 # (e.g. -DVK_FLOAT_PANEL_MIN_M=32 to try another gemv/panel crossover).
 # VK_BENCH_WALL=1: wall-clock time instead of CPU time / threads. VK_BENCH_ISA=0|1|2 forces an ISA.
 # Weights are repacked into tiles of 16 outputs as the engine does (vk_packed_layout: VK_BF16_PANELS,
@@ -189,6 +191,51 @@ static void run_micro(vk_dtype t, const char *tname) {
     free(y);
 }
 
+// Row-major against packed weights (tiles or panels), alternating call by call (each side's best of many), on
+// a model's three main shapes. Each call multiplies every one of enough distinct copies of the matrix that the
+// weights stream from DRAM (~64 MB), as in decode. Rows from VK_BENCH_ROWS (default 1,32). Wall time: CPU time
+// would leave out the pool's waits for memory.
+static void run_layouts(const model *md, vk_dtype t, const char *tname) {
+    int64_t shapes[7][2];
+    layer_shapes(md, shapes);
+    const int pick[3] = {0, 4, 6}; // q (hidden x hidden-ish), gate/up, down
+    const vk_dtype packed = vk_packed_layout(t);
+    if (packed == t) { printf("%s has no packed layout\n", tname); return; }
+    for (int s = 0; s < 3; s++) {
+        const int64_t n = shapes[pick[s]][0], k = shapes[pick[s]][1];
+        const size_t rb = vk_row_bytes(t, k) * n;
+        const int copies = (int)(((size_t)64 << 20) / rb) + 1;
+        void **row = malloc(copies * sizeof(void *)), **pk = malloc(copies * sizeof(void *));
+        for (int c = 0; c < copies; c++) {
+            row[c] = make_row_weights(t, n, k);
+            pk[c] = aligned_alloc(64, (vk_packed_bytes(packed, n, k) + 63) / 64 * 64);
+            vk_pack_weights(row[c], packed, n, k, pk[c]);
+        }
+        float *x = aligned_alloc(64, 64 * k * 4), *y = aligned_alloc(64, 64 * n * 4);
+        for (int64_t i = 0; i < 64 * k; i++) x[i] = (float)(i % 13) * 0.1f - 0.6f;
+        const char *list = getenv("VK_BENCH_ROWS") ? getenv("VK_BENCH_ROWS") : "1,32";
+        for (const char *r = list; r && *r;) {
+            const int64_t m = strtoll(r, (char **)&r, 10);
+            if (*r == ',') r++;
+            if (m <= 0 || m > 64) break;
+            double best[2] = {1e9, 1e9};
+            for (int call = 0; call < 24; call++)
+                for (int side = 0; side < 2; side++) {
+                    double a = wall();
+                    for (int c = 0; c < copies; c++) vk_matmul(y, x, m, k, side ? pk[c] : row[c], side ? packed : t, n);
+                    const double dt = (wall() - a) / copies;
+                    best[side] = dt < best[side] ? dt : best[side];
+                }
+            printf("%-13s %-5s m=%-2lld n=%-5lld k=%-5lld x%-3d row-major %6.1f GFLOP/s %5.1f GB/s | packed %6.1f GFLOP/s "
+                   "%5.1f GB/s | %.2fx\n", md->name, tname, (long long)m, (long long)n, (long long)k, copies,
+                   2.0 * m * n * k / best[0] * 1e-9, rb / best[0] * 1e-9, 2.0 * m * n * k / best[1] * 1e-9,
+                   rb / best[1] * 1e-9, best[0] / best[1]);
+        }
+        for (int c = 0; c < copies; c++) { free(row[c]); free(pk[c]); }
+        free(row); free(pk); free(x); free(y);
+    }
+}
+
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0;
     vk_init(threads);
@@ -201,8 +248,10 @@ int main(int argc, char **argv) {
         const char *which = argv[a];
         for (int t = 0; t < 6; t++) {
             if (strcmp(which, names[t]) != 0) continue;
+            const model *md = &models[strcmp(names[t], "q4_1") == 0 ? 1 : 0];
             if (getenv("VK_BENCH_MICRO")) run_micro((vk_dtype)t, names[t]);
-            else run_model(&models[strcmp(names[t], "q4_1") == 0 ? 1 : 0], (vk_dtype)t, names[t]);
+            else if (getenv("VK_BENCH_LAYOUTS")) run_layouts(md, (vk_dtype)t, names[t]);
+            else run_model(md, (vk_dtype)t, names[t]);
         }
     }
     return 0;
