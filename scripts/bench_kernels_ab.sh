@@ -7,7 +7,8 @@
 # Usage: scripts/bench_kernels_ab.sh [REV]
 #   AB_SHAPES="dtype:m:n:k ..." (default: Qwen2.5-0.5B and SmolLM2 shapes at 32 and 512 rows), AB_ROUNDS (60),
 #   AB_COPIES (1): distinct weight matrices per call, each multiplied once, so that weights stream from DRAM as
-#   in a real model (24 copies of the Qwen shapes are 40-200 MB) instead of staying in cache.
+#   in a real model (24 copies of the Qwen shapes are 40-200 MB) instead of staying in cache. Weights are packed as
+#   the engine packs them (vk_packed_layout); AB_ROW_MAJOR=1 keeps them row-major.
 # Only vk_kernels_avx2.c differs between the two sides: the driver (vk_matmul.c) and the headers are the working
 # tree's, so REV must share them. Single thread, process CPU time. Prints numbers, asserts nothing.
 set -euo pipefail
@@ -22,7 +23,7 @@ git show "$rev:$src/vk_kernels_avx2.c" > "$out/base_kernels.c"
 # The driver picks its table through vk_kt(); here it reads a pointer the benchmark sets before each call.
 grep -q 'vk_kt()' "$src/vk_matmul.c" || { echo "vk_matmul.c no longer calls vk_kt(); update this script" >&2; exit 1; }
 {
-    printf '#include "vk_internal.h"\nconst vk_kernel_table *vk_ab_table;\n'
+    printf '#define _GNU_SOURCE\n#include "vk_internal.h"\nconst vk_kernel_table *vk_ab_table;\n'
     sed 's/vk_kt()/vk_ab_table/g' "$src/vk_matmul.c"
 } > "$out/matmul_ab.c"
 
@@ -72,13 +73,22 @@ int main(int argc, char **argv) {
             vk_quantize_row(row, t, k, w + r * rb);
         }
         for (long long i = 0; i < m * k; i++) x[i] = (float)((i * 13) % 89) / 89.0f - 0.5f;
+        // Packed as the engine packs them (tiles or panels), unless AB_ROW_MAJOR is set.
+        const vk_dtype kt = getenv("AB_ROW_MAJOR") ? t : vk_packed_layout(t);
+        const size_t stride = kt == t ? rb * n : vk_packed_bytes(kt, n, k);
+        if (kt != t) {
+            uint8_t *packed = aligned_alloc(64, (stride * copies + 63) / 64 * 64);
+            for (int c = 0; c < copies; c++) vk_pack_weights(w + (size_t)c * n * rb, kt, n, k, packed + (size_t)c * stride);
+            free(w);
+            w = packed;
+        }
         const vk_kernel_table *tables[2] = {&vk_kernels_avx2_base, &vk_kernels_avx2};
         double best[2] = {1e30, 1e30};
         for (int r = 0; r < rounds; r++)
             for (int s = 0; s < 2; s++) {
                 vk_ab_table = tables[s];
                 const double start = cpu_now();
-                for (int c = 0; c < copies; c++) vk_matmul(y[s], x, m, k, w + (size_t)c * n * rb, t, n);
+                for (int c = 0; c < copies; c++) vk_matmul(y[s], x, m, k, w + (size_t)c * stride, kt, n);
                 const double took = cpu_now() - start;
                 if (took < best[s]) best[s] = took;
             }

@@ -99,11 +99,14 @@ static inline vk_attn_buffers vk_attn_split_scratch(const vk_attn_job *job) {
 // vk_panel_slot(dtype, c). BF16: 32-bit lane l holds outputs l (low half) and 8 + l (high half).
 #define VK_PANEL_KC 256 // k-block of the panel GEMM (vk_matmul.c), which gemv_panels follows
 VK_INLINE bool vk_is_panels(vk_dtype t) { return t == VK_BF16_PANELS || t == VK_F16_PANELS; }
+VK_INLINE int vk_panel_slot(vk_dtype t, int c) { return t == VK_F16_PANELS ? c : c < 8 ? 2 * c : 2 * (c - 8) + 1; }
+
 VK_INLINE bool vk_is_quant_tiles(vk_dtype t) { return t == VK_Q8_0_TILES || t == VK_Q4_0_TILES || t == VK_Q4_1_TILES; }
 // The GGML type whose blocks a tiled layout holds (t itself for any other type).
 VK_INLINE vk_dtype vk_tiles_base(vk_dtype t) {
     return t == VK_Q8_0_TILES ? VK_Q8_0 : t == VK_Q4_0_TILES ? VK_Q4_0 : t == VK_Q4_1_TILES ? VK_Q4_1 : t;
 }
+// GGML rows or their tiles.
 VK_INLINE bool vk_is_quantized(vk_dtype t) {
     const vk_dtype b = vk_tiles_base(t);
     return b == VK_Q8_0 || b == VK_Q4_0 || b == VK_Q4_1;
@@ -112,7 +115,6 @@ VK_INLINE bool vk_is_quantized(vk_dtype t) {
 // read back from a tile block `tb` (16 blocks' bytes) as row c < 16 of the tile.
 void vk_tile_put_block(uint8_t *tb, vk_dtype base, int c, const void *block);
 void vk_tile_get_block(const uint8_t *tb, vk_dtype base, int c, void *block);
-VK_INLINE int vk_panel_slot(vk_dtype t, int c) { return t == VK_F16_PANELS ? c : c < 8 ? 2 * c : 2 * (c - 8) + 1; }
 
 // ---- ISA-specific kernel table --------------------------------------------------------------
 typedef struct {
@@ -121,8 +123,9 @@ typedef struct {
                        const uint8_t *w, vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
     // vk_quantize_act16, bit-identical (same rounding: round-half-even of x / s).
     void (*quantize_act16)(const float *x, int64_t k, vk_block_q16a *out, float *x_rounded);
-    // Quantized weights against activations rounded to 16-bit blocks (vk_block_q16a rows, nb = k/32
-    // blocks per row), at every m: a row's result does not depend on m.
+    // Quantized weights (GGML rows, or tiles with n0 on a tile bound) against activations rounded to
+    // 16-bit blocks (vk_block_q16a rows, nb = k/32 blocks per row), at every m: a row's result does
+    // not depend on m, nor on rows against tiles.
     void (*gemv_quant16)(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
                          vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1);
     // Packed panel: dst[kk*16 + c] = W[n0 + c][k0 + kk] as fp32 for kk < kc, c < 16 (zero past nc).

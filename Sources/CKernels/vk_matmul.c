@@ -127,7 +127,7 @@ static void run_gemm(matmul_ctx *c, int nth) {
     vk_parallel_for(groups * c->m_blocks, 1, nth, gemm_task, c);
 }
 
-// ---- VK_BF16_PANELS, VK_F16_PANELS ---------------------------------------------------------
+// ---- packed weights: VK_BF16_PANELS, VK_F16_PANELS (the quantized tiles run the gemv above) ----
 // Tiles of 16 outputs stored [k][16] let one loaded vector feed FMAs for 8 outputs: below
 // VK_PANEL_GEMM_MIN_M rows gemv_panels widens them in registers (no fp32 panel), from there the
 // blocked GEMM packs its fp32 panels by widening alone (no transpose). Both do the same arithmetic,
@@ -162,27 +162,34 @@ typedef struct {
     int64_t n, k;
 } pack_ctx;
 
+// BF16 / F16: the tile's [k][16] values, each row's in its slot.
+static void pack_panel_tile(const pack_ctx *c, int64_t t, uint8_t *tile) {
+    const uint16_t *w = (const uint16_t *)c->w;
+    uint16_t *out = (uint16_t *)tile;
+    for (int col = 0; col < VK_NR; col++) {
+        const int64_t row = t * VK_NR + col;
+        const int slot = vk_panel_slot(c->packed, col);
+        for (int64_t kk = 0; kk < c->k; kk++) out[kk * VK_NR + slot] = row < c->n ? w[row * c->k + kk] : 0;
+    }
+}
+
+// Q8_0 / Q4_0 / Q4_1: each row's GGML blocks spread into the tile's blocks.
+static void pack_quant_tile(const pack_ctx *c, int64_t t, uint8_t *tile, size_t tile_bytes) {
+    const vk_dtype base = vk_tiles_base(c->packed);
+    const int64_t nb = c->k / VK_QK;
+    const size_t rb = vk_row_bytes(base, c->k), bb = rb / (size_t)nb;
+    memset(tile, 0, tile_bytes); // rows past n stay zero: scales 0, codes 0
+    for (int col = 0; col < VK_NR && t * VK_NR + col < c->n; col++)
+        for (int64_t b = 0; b < nb; b++)
+            vk_tile_put_block(tile + (size_t)b * VK_NR * bb, base, col, c->w + (size_t)(t * VK_NR + col) * rb + b * bb);
+}
+
 static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
     const pack_ctx *c = p;
     const size_t tile_bytes = VK_NR * vk_row_bytes(c->packed, c->k);
     for (int64_t t = t0; t < t1; t++) {
-        uint8_t *tile = c->out + (size_t)t * tile_bytes;
-        if (vk_is_panels(c->packed)) {
-            const uint16_t *w = (const uint16_t *)c->w;
-            uint16_t *out = (uint16_t *)tile;
-            for (int col = 0; col < VK_NR; col++) {
-                const int64_t row = t * VK_NR + col;
-                const int slot = vk_panel_slot(c->packed, col);
-                for (int64_t kk = 0; kk < c->k; kk++) out[kk * VK_NR + slot] = row < c->n ? w[row * c->k + kk] : 0;
-            }
-            continue;
-        }
-        const vk_dtype base = vk_tiles_base(c->packed);
-        const size_t rb = vk_row_bytes(base, c->k), bb = rb / (size_t)(c->k / VK_QK);
-        memset(tile, 0, tile_bytes); // rows past n stay zero: scales 0, codes 0
-        for (int col = 0; col < VK_NR && t * VK_NR + col < c->n; col++)
-            for (int64_t b = 0; b < c->k / VK_QK; b++)
-                vk_tile_put_block(tile + (size_t)b * VK_NR * bb, base, col, c->w + (size_t)(t * VK_NR + col) * rb + b * bb);
+        if (vk_is_panels(c->packed)) pack_panel_tile(c, t, c->out + (size_t)t * tile_bytes);
+        else pack_quant_tile(c, t, c->out + (size_t)t * tile_bytes, tile_bytes);
     }
 }
 
