@@ -111,9 +111,9 @@ VK_INLINE bool vk_is_quantized(vk_dtype t) {
     const vk_dtype b = vk_tiles_base(t);
     return b == VK_Q8_0 || b == VK_Q4_0 || b == VK_Q4_1;
 }
-// Quantized tiles (layout at vk_pack_weights): one row's GGML block of type `base` written into /
-// read back from a tile block `tb` (16 blocks' bytes) as row c < 16 of the tile.
-void vk_tile_put_block(uint8_t *tb, vk_dtype base, int c, const void *block);
+// Quantized tiles (layout at vk_pack_weights). A tile block `tb` (16 GGML blocks' bytes of type
+// `base`) written from its rows' blocks (rows from `rows` on are zero), and row c < 16 read back.
+void vk_tile_pack_block(uint8_t *tb, vk_dtype base, const void *const blocks[16], int rows);
 void vk_tile_get_block(const uint8_t *tb, vk_dtype base, int c, void *block);
 
 // ---- ISA-specific kernel table --------------------------------------------------------------

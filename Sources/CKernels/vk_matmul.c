@@ -173,15 +173,17 @@ static void pack_panel_tile(const pack_ctx *c, int64_t t, uint8_t *tile) {
     }
 }
 
-// Q8_0 / Q4_0 / Q4_1: each row's GGML blocks spread into the tile's blocks.
-static void pack_quant_tile(const pack_ctx *c, int64_t t, uint8_t *tile, size_t tile_bytes) {
+// Q8_0 / Q4_0 / Q4_1: the tile's blocks, each from its rows' GGML blocks.
+static void pack_quant_tile(const pack_ctx *c, int64_t t, uint8_t *tile) {
     const vk_dtype base = vk_tiles_base(c->packed);
     const int64_t nb = c->k / VK_QK;
     const size_t rb = vk_row_bytes(base, c->k), bb = rb / (size_t)nb;
-    memset(tile, 0, tile_bytes); // rows past n stay zero: scales 0, codes 0
-    for (int col = 0; col < VK_NR && t * VK_NR + col < c->n; col++)
-        for (int64_t b = 0; b < nb; b++)
-            vk_tile_put_block(tile + (size_t)b * VK_NR * bb, base, col, c->w + (size_t)(t * VK_NR + col) * rb + b * bb);
+    const int rows = c->n - t * VK_NR < VK_NR ? (int)(c->n - t * VK_NR) : VK_NR;
+    for (int64_t b = 0; b < nb; b++) {
+        const void *blocks[VK_NR];
+        for (int col = 0; col < rows; col++) blocks[col] = c->w + (size_t)(t * VK_NR + col) * rb + b * bb;
+        vk_tile_pack_block(tile + (size_t)b * VK_NR * bb, base, blocks, rows);
+    }
 }
 
 static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
@@ -189,7 +191,7 @@ static void pack_tiles_task(void *p, int64_t t0, int64_t t1) {
     const size_t tile_bytes = VK_NR * vk_row_bytes(c->packed, c->k);
     for (int64_t t = t0; t < t1; t++) {
         if (vk_is_panels(c->packed)) pack_panel_tile(c, t, c->out + (size_t)t * tile_bytes);
-        else pack_quant_tile(c, t, c->out + (size_t)t * tile_bytes, tile_bytes);
+        else pack_quant_tile(c, t, c->out + (size_t)t * tile_bytes);
     }
 }
 

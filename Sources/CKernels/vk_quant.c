@@ -172,19 +172,36 @@ static int tile_value_byte(vk_dtype base, int c, int v, bool *high) {
     return tile_values_offset(base) + 16 * p + 2 * (c % 8) + e;
 }
 
-void vk_tile_put_block(uint8_t *tb, vk_dtype base, int c, const void *block) {
-    memcpy(tb + 2 * c, block, 2); // d leads every GGML block
-    if (base == VK_Q4_1) memcpy(tb + 32 + 2 * c, &((const vk_block_q4_1 *)block)->m, 2);
-    for (int v = 0; v < VK_QK; v++) {
-        bool high;
-        uint8_t *dst = tb + tile_value_byte(base, c, v, &high);
+// A Q4 block's 16 bytes of codes: value j in the low nibble of byte j, value j + 16 in the high one.
+static const uint8_t *q4_codes(const void *block, vk_dtype base) {
+    return base == VK_Q4_0 ? ((const vk_block_q4_0 *)block)->qs : ((const vk_block_q4_1 *)block)->qs;
+}
+
+// Writes the tile block from all 16 rows' blocks at once, so each Q4 byte (two rows' codes) is
+// written once: packing runs once per weight at load.
+void vk_tile_pack_block(uint8_t *tb, vk_dtype base, const void *const blocks[16], int rows) {
+    memset(tb, 0, (size_t)16 * vk_row_bytes(base, VK_QK));
+    uint8_t *q = tb + tile_values_offset(base);
+    for (int c = 0; c < rows; c++) {
+        memcpy(tb + 2 * c, blocks[c], 2); // d leads every GGML block
+        if (base == VK_Q4_1) memcpy(tb + 32 + 2 * c, &((const vk_block_q4_1 *)blocks[c])->m, 2);
         if (base == VK_Q8_0) {
-            *dst = (uint8_t)((const vk_block_q8_0 *)block)->qs[v];
-            continue;
+            const int8_t *qs = ((const vk_block_q8_0 *)blocks[c])->qs;
+            for (int p = 0; p < VK_QK / 2; p++) memcpy(q + 32 * p + 16 * (c / 8) + 2 * (c % 8), qs + 2 * p, 2);
         }
-        const uint8_t *qs = base == VK_Q4_0 ? ((const vk_block_q4_0 *)block)->qs : ((const vk_block_q4_1 *)block)->qs;
-        const uint8_t code = v < VK_QK / 2 ? qs[v] & 0xF : qs[v - VK_QK / 2] >> 4;
-        *dst = high ? (uint8_t)((*dst & 0x0F) | (code << 4)) : (uint8_t)((*dst & 0xF0) | code);
+    }
+    if (base == VK_Q8_0) return;
+    static const uint8_t zeros[VK_QK / 2];
+    for (int o = 0; o < 8; o++) {
+        const uint8_t *lo = o < rows ? q4_codes(blocks[o], base) : zeros;
+        const uint8_t *hi = o + 8 < rows ? q4_codes(blocks[o + 8], base) : zeros;
+        // Value v's tile byte: row o's code in the low nibble, row 8 + o's in the high one.
+        uint8_t both[VK_QK];
+        for (int j = 0; j < VK_QK / 2; j++) {
+            both[j] = (uint8_t)((lo[j] & 0x0F) | (hi[j] << 4));
+            both[j + VK_QK / 2] = (uint8_t)((lo[j] >> 4) | (hi[j] & 0xF0));
+        }
+        for (int p = 0; p < VK_QK / 2; p++) memcpy(q + 16 * p + 2 * o, both + 2 * p, 2);
     }
 }
 
