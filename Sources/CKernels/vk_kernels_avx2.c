@@ -402,17 +402,18 @@ AVX2_INLINE void q16p_repack_tiles(__m256i *pk, float *dm, const uint8_t *tile, 
     }
 }
 
-// One activation row against T (1 or 2) whole tiles, straight from the tiles: per block and 16
+// One activation row against T (1, 2 or 4) whole tiles, straight from the tiles: per block and 16
 // outputs the steps of q16p_rows with R = 1 (same integer dot, same float order), so batch 1 gives
-// the bits of any batch. Two tiles share each broadcast activation pair: 1.1-1.3x one tile when
-// streaming from DRAM, and 2.2x the row-major q16_rows4 with the weights in L2.
+// the bits of any batch. The tiles share each broadcast activation pair: two tiles ran 1.1-1.3x one
+// when streaming from DRAM (2.2x the row-major q16_rows4 with the weights in L2), four 1.2-1.25x two
+// (scripts/bench_kernels_ab.sh, one thread, weights from DRAM).
 AVX2_INLINE void q16_tiles_row(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *tile, size_t tile_stride,
                                const int wt, const int T) {
-    __m256 f[2][2];
+    __m256 f[4][2];
     for (int t = 0; t < T; t++) f[t][0] = f[t][1] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *tb[2];
-        __m256i ia[2][2];
+        const uint8_t *tb[4];
+        __m256i ia[4][2];
         for (int t = 0; t < T; t++) {
             tb[t] = tile + t * tile_stride + (size_t)b * tile_block_bytes(wt);
             ia[t][0] = ia[t][1] = _mm256_setzero_si256();
@@ -549,6 +550,7 @@ AVX2_INLINE void gemv_q16_tiles_t(float *y, int64_t ldy, const vk_block_q16a *xa
     const int64_t nb = k / VK_QK;
     const size_t tile_stride = 16 * rb;
     int64_t j = n0;
+    for (; j + 64 <= n1; j += 64) q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 4);
     for (; j + 32 <= n1; j += 32) q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 2);
     for (; j < n1; j += 16) {
         if (n1 - j >= 16) {

@@ -70,7 +70,7 @@ final class KernelsQuantTilesTests: XCTestCase {
     }
 
     /// Tiles give the row-major kernels' bits (validated against a reference in KernelsQuantTests) on
-    /// every instruction set: batch 1 (two tiles at a time, then one, then a partial tile), batches
+    /// every instruction set: batch 1 (four tiles at a time, two, one, a partial tile), batches
     /// of every row-group remainder, and prefill-sized batches across row blocks.
     func testMatchesRowMajorBitForBit() {
         CPUKernels.initialize(threads: 2)
