@@ -402,45 +402,53 @@ AVX2_INLINE void q16p_repack_tiles(__m256i *pk, float *dm, const uint8_t *tile, 
     }
 }
 
-// One activation row against T (1, 2 or 4) whole tiles, straight from the tiles: per block and 16
-// outputs the steps of q16p_rows with R = 1 (same integer dot, same float order), so batch 1 gives
-// the bits of any batch. The tiles share each broadcast activation pair: two tiles ran 1.1-1.3x one
-// when streaming from DRAM (2.2x the row-major q16_rows4 with the weights in L2), four 1.2-1.25x two
-// (scripts/bench_kernels_ab.sh, one thread, weights from DRAM).
-AVX2_INLINE void q16_tiles_row(float *y, const vk_block_q16a *xa, int64_t nb, const uint8_t *tile, size_t tile_stride,
-                               const int wt, const int T) {
+// R activation rows against T whole tiles (R x T <= 4), straight from the tiles: per block and 16
+// outputs the steps of q16p_rows (same integer dot, same float order), so these few rows give the
+// bits of any batch. The tiles share each broadcast activation pair and the rows each widened tile:
+// for one row, two tiles ran 1.1-1.3x one when streaming from DRAM (2.2x the row-major q16_rows4
+// with the weights in L2), four 1.2-1.25x two (scripts/bench_kernels_ab.sh, one thread, weights from
+// DRAM). Rows are ldy apart in y, nb blocks apart in xa.
+AVX2_INLINE void q16_tiles_rows(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const uint8_t *tile,
+                                size_t tile_stride, const int wt, const int R, const int T) {
     __m256 f[4][2];
-    for (int t = 0; t < T; t++) f[t][0] = f[t][1] = _mm256_setzero_ps();
+    for (int i = 0; i < R * T; i++) f[i][0] = f[i][1] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *tb[4];
         __m256i ia[4][2];
-        for (int t = 0; t < T; t++) {
-            tb[t] = tile + t * tile_stride + (size_t)b * tile_block_bytes(wt);
-            ia[t][0] = ia[t][1] = _mm256_setzero_si256();
-        }
+        for (int t = 0; t < T; t++) tb[t] = tile + t * tile_stride + (size_t)b * tile_block_bytes(wt);
+        for (int i = 0; i < R * T; i++) ia[i][0] = ia[i][1] = _mm256_setzero_si256();
         for (int p = 0; p < 16; p++) {
-            int32_t pair;
-            memcpy(&pair, xa[b].q + 2 * p, sizeof(pair));
-            const __m256i xb = _mm256_set1_epi32(pair);
+            __m256i xb[3];
+            for (int r = 0; r < R; r++) {
+                int32_t pair;
+                memcpy(&pair, xa[r * nb + b].q + 2 * p, sizeof(pair));
+                xb[r] = _mm256_set1_epi32(pair);
+            }
             for (int t = 0; t < T; t++) {
                 __m256i lo, hi;
                 widen_tile_pair(tb[t], p, wt, &lo, &hi);
-                ia[t][0] = _mm256_add_epi32(ia[t][0], _mm256_madd_epi16(lo, xb));
-                ia[t][1] = _mm256_add_epi32(ia[t][1], _mm256_madd_epi16(hi, xb));
+                for (int r = 0; r < R; r++) {
+                    ia[r * T + t][0] = _mm256_add_epi32(ia[r * T + t][0], _mm256_madd_epi16(lo, xb[r]));
+                    ia[r * T + t][1] = _mm256_add_epi32(ia[r * T + t][1], _mm256_madd_epi16(hi, xb[r]));
+                }
             }
         }
-        const __m256 s = _mm256_set1_ps(xa[b].s);
-        for (int t = 0; t < T; t++)
-            for (int c = 0; c < 2; c++) {
-                const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb[t] + 16 * c))), s);
-                f[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[t][c]), scale, f[t][c]);
-                if (wt == VK_Q4_1)
-                    f[t][c] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb[t] + 32 + 16 * c))),
-                                              _mm256_set1_ps(xa[b].xs), f[t][c]);
-            }
+        for (int r = 0; r < R; r++) {
+            const __m256 s = _mm256_set1_ps(xa[r * nb + b].s);
+            for (int t = 0; t < T; t++)
+                for (int c = 0; c < 2; c++) {
+                    __m256 *fc = &f[r * T + t][c];
+                    const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb[t] + 16 * c))), s);
+                    *fc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r * T + t][c]), scale, *fc);
+                    if (wt == VK_Q4_1)
+                        *fc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(tb[t] + 32 + 16 * c))),
+                                              _mm256_set1_ps(xa[r * nb + b].xs), *fc);
+                }
+        }
     }
-    for (int t = 0; t < T; t++)
-        for (int c = 0; c < 2; c++) _mm256_storeu_ps(y + 16 * t + 8 * c, f[t][c]);
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < 2; c++) _mm256_storeu_ps(y + r * ldy + 16 * t + 8 * c, f[r * T + t][c]);
 }
 
 // R (<= 3) activation rows against 16 packed outputs over blocks [b0, b1), continuing from acc (R
@@ -541,24 +549,42 @@ AVX2_INLINE void gemv_q16_t(float *y, int64_t ldy, const vk_block_q16a *xa, int6
 }
 
 // Tiled weights, outputs [n0, n1) with n0 on a tile bound.
+// R (<= 3) rows against tiles [n0, n1), widest steps first; a partial last tile goes through a
+// 16-wide buffer.
+AVX2_INLINE void q16_tiles_few(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t nb, const uint8_t *w, size_t rb,
+                               int64_t n0, int64_t n1, const int wt, const int R) {
+    const size_t tile_stride = 16 * rb;
+    const int widest = 4 / R; // four accumulator tiles in all: 4 x 1 row, 2 x 2 rows, 1 x 3 rows
+    int64_t j = n0;
+    if (widest >= 4)
+        for (; j + 64 <= n1; j += 64) q16_tiles_rows(y + j, ldy, xa, nb, w + (size_t)j * rb, tile_stride, wt, R, 4);
+    if (widest >= 2)
+        for (; j + 32 <= n1; j += 32) q16_tiles_rows(y + j, ldy, xa, nb, w + (size_t)j * rb, tile_stride, wt, R, 2);
+    for (; j + 16 <= n1; j += 16) q16_tiles_rows(y + j, ldy, xa, nb, w + (size_t)j * rb, tile_stride, wt, R, 1);
+    if (j < n1) { // the last, partial tile: its zero rows computed and dropped
+        float tail[3 * 16];
+        q16_tiles_rows(tail, 16, xa, nb, w + (size_t)j * rb, tile_stride, wt, R, 1);
+        for (int r = 0; r < R; r++) memcpy(y + r * ldy + j, tail + 16 * r, (size_t)(n1 - j) * sizeof(float));
+    }
+}
+
+// Tiled weights, outputs [n0, n1) with n0 on a tile bound. Up to VK_Q16_TILES_DIRECT_M rows read the
+// tiles directly; more rows widen each chunk once into q16p_t's buffer and reuse it.
+#ifndef VK_Q16_TILES_DIRECT_M // overridable for kernel benchmarks
+#define VK_Q16_TILES_DIRECT_M 16
+#endif
 AVX2_INLINE void gemv_q16_tiles_t(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k,
                                   const uint8_t *w, size_t rb, int64_t n0, int64_t n1, const int wt) {
-    if (m > 1) {
+    const int64_t nb = k / VK_QK;
+    if (m > VK_Q16_TILES_DIRECT_M) {
         q16p_t(y, ldy, xa, m, k, w, rb, n0, n1, wt, 1);
         return;
     }
-    const int64_t nb = k / VK_QK;
-    const size_t tile_stride = 16 * rb;
-    int64_t j = n0;
-    for (; j + 64 <= n1; j += 64) q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 4);
-    for (; j + 32 <= n1; j += 32) q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 2);
-    for (; j < n1; j += 16) {
-        if (n1 - j >= 16) {
-            q16_tiles_row(y + j, xa, nb, w + (size_t)j * rb, tile_stride, wt, 1);
-        } else { // the last, partial tile: its zero rows computed and dropped
-            float tail[16];
-            q16_tiles_row(tail, xa, nb, w + (size_t)j * rb, tile_stride, wt, 1);
-            memcpy(y + j, tail, (size_t)(n1 - j) * sizeof(float));
+    for (int64_t i = 0; i < m; i += 3) { // passes of 3 rows, then the rest
+        switch (m - i < 3 ? m - i : 3) {
+        case 1: q16_tiles_few(y + i * ldy, ldy, xa + i * nb, nb, w, rb, n0, n1, wt, 1); break;
+        case 2: q16_tiles_few(y + i * ldy, ldy, xa + i * nb, nb, w, rb, n0, n1, wt, 2); break;
+        default: q16_tiles_few(y + i * ldy, ldy, xa + i * nb, nb, w, rb, n0, n1, wt, 3); break;
         }
     }
 }

@@ -107,12 +107,14 @@ static void prepare_gemv(matmul_ctx *c) {
 }
 
 // Output rows per gemv work item: whole 16-output tiles for the batched quantized kernel and for
-// tiled weights; for one row against tiles, whole groups of four tiles (the batch-1 kernel's widest
-// step, ~20% faster than two) where that still leaves every thread at least four items.
+// tiled weights; for one or two rows against tiles, whole groups of the few-row kernel's widest step
+// (four tiles for one row, ~20% faster than two; two for two rows) where that still leaves every
+// thread at least four items.
 static int64_t gemv_grain(const matmul_ctx *c, int nth) {
-    if (vk_is_quant_tiles(c->wt) && c->m == 1) {
-        const int64_t align = c->n >= 4 * nth * 64 ? 64 : c->n >= 4 * nth * 32 ? 32 : 16;
-        return vk_grain(c->n, nth, 8, align, align);
+    if (vk_is_quant_tiles(c->wt)) {
+        int64_t align = c->m == 1 ? 64 : c->m == 2 ? 32 : 16;
+        while (align > 16 && c->n < 4 * nth * align) align /= 2;
+        return vk_grain(c->n, nth, 8, align, 16);
     }
     return vk_grain(c->n, nth, 8, c->xa && c->m > 1 ? 16 : 4, 16);
 }

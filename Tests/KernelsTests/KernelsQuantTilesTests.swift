@@ -82,7 +82,7 @@ final class KernelsQuantTilesTests: XCTestCase {
                     let rows = encodeRows(rng.floats(n * k), rows: n, k: k, dtype: stored)
                     let tiles = pack(rows, stored: stored, n: n, k: k)
                     let x = rng.floats(200 * k, scale: 2)
-                    for m in [1, 2, 3, 4, 5, 7, 32, 130, 200] {
+                    for m in [1, 2, 3, 4, 5, 7, 16, 17, 32, 130, 200] {
                         let xm = Array(x[0..<(m * k)])
                         XCTAssertEqual(matmul(xm, m: m, k: k, tiles, vk_packed_layout(stored), n: n),
                                        matmul(xm, m: m, k: k, rows, stored, n: n),
