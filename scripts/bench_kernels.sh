@@ -242,7 +242,8 @@ int main(int argc, char **argv) {
     nthreads = vk_num_threads();
     use_wall = getenv("VK_BENCH_WALL") != NULL;
     if (getenv("VK_BENCH_ISA")) vk_force_isa((vk_isa)atoi(getenv("VK_BENCH_ISA")));
-    printf("threads %d, isa %s, %s time\n", nthreads, vk_isa_name(vk_active_isa()), use_wall ? "wall" : "cpu/threads");
+    printf("threads %d, isa %s, %s time\n", nthreads, vk_isa_name(vk_active_isa()),
+           use_wall || getenv("VK_BENCH_LAYOUTS") ? "wall" : "cpu/threads");
     const char *names[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"};
     for (int a = 2; a < argc; a++) {
         const char *which = argv[a];
