@@ -49,28 +49,28 @@ static float dot_block_q16(float acc, const vk_block_q16a *a, const void *block,
     return acc;
 }
 
-// Row-major weights, or tiles (rows [n0, n1) start at tile bounds); tiles' blocks are read back
-// into GGML blocks first, so both give the same bits.
+// Row-major weights, or tiles (rows [n0, n1) start at tile bounds); a tile's block is read back into
+// a GGML block once per output and block, for all m rows (their sums wait in scratch), so both
+// layouts give the same bits.
 static void gemv_quant16(float *y, int64_t ldy, const vk_block_q16a *xa, int64_t m, int64_t k, const uint8_t *w,
                          vk_dtype wt, size_t row_bytes, int64_t n0, int64_t n1) {
     const int64_t nb = k / VK_QK;
     const vk_dtype base = vk_tiles_base(wt);
     const size_t bb = row_bytes / (size_t)nb;
+    float *acc = vk_scratch(VK_SCRATCH_PRIVATE, (size_t)m * sizeof(float));
     vk_block_q4_1 scratch[sizeof(vk_block_q8_0) / sizeof(vk_block_q4_1) + 1]; // fits any GGML block
     for (int64_t j = n0; j < n1; j++) {
-        for (int64_t i = 0; i < m; i++) {
-            float acc = 0.0f;
-            for (int64_t b = 0; b < nb; b++) {
-                const void *block = w + (size_t)j * row_bytes + b * bb;
-                if (base != wt) {
-                    const uint8_t *tile = w + (size_t)(j / 16 * 16) * row_bytes;
-                    vk_tile_get_block(tile + (size_t)b * 16 * bb, base, (int)(j % 16), scratch);
-                    block = scratch;
-                }
-                acc = dot_block_q16(acc, xa + i * nb + b, block, base);
+        for (int64_t i = 0; i < m; i++) acc[i] = 0.0f;
+        for (int64_t b = 0; b < nb; b++) {
+            const void *block = w + (size_t)j * row_bytes + b * bb;
+            if (base != wt) {
+                const uint8_t *tile = w + (size_t)(j / 16 * 16) * row_bytes;
+                vk_tile_get_block(tile + (size_t)b * 16 * bb, base, (int)(j % 16), scratch);
+                block = scratch;
             }
-            y[i * ldy + j] = acc;
+            for (int64_t i = 0; i < m; i++) acc[i] = dot_block_q16(acc[i], xa + i * nb + b, block, base);
         }
+        for (int64_t i = 0; i < m; i++) y[i * ldy + j] = acc[i];
     }
 }
 

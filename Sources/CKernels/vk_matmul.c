@@ -147,6 +147,9 @@ static void run_gemm(matmul_ctx *c, int nth) {
 #endif
 
 vk_dtype vk_packed_layout(vk_dtype stored) {
+    // The portable kernels read quantized tiles back into GGML blocks (a third of their row-major
+    // speed for one row), so without the AVX2 table quantized weights stay as stored.
+    if (vk_is_quantized(stored) && vk_active_isa() < VK_ISA_AVX2) return stored;
     switch (stored) {
     case VK_BF16: return VK_BF16_PANELS;
     case VK_F16: return VK_F16_PANELS;

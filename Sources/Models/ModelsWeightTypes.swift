@@ -2,8 +2,8 @@ import CKernels
 import Foundation
 import Weights
 
-/// A weight matrix W[outFeatures][inFeatures], repacked once into tiles of 16 outputs (`PackedWeights`),
-/// except F32 weights, which are used in place (memory-mapped).
+/// A weight matrix W[outFeatures][inFeatures], repacked once into tiles of 16 outputs (`PackedWeights`)
+/// where the kernels have a packed layout for its dtype, else used in place (memory-mapped).
 struct LinearWeight {
     let name: String
     let data: UnsafeRawPointer
@@ -73,7 +73,8 @@ struct LinearWeight {
 }
 
 /// Weights repacked at load into tiles of 16 outputs (`vk_pack_weights`): BF16 / F16 into VK_BF16_PANELS /
-/// VK_F16_PANELS, Q8_0 / Q4_0 / Q4_1 into VK_Q8_0_TILES / VK_Q4_0_TILES / VK_Q4_1_TILES. Every batch size
+/// VK_F16_PANELS, Q8_0 / Q4_0 / Q4_1 into VK_Q8_0_TILES / VK_Q4_0_TILES / VK_Q4_1_TILES (with the AVX2 kernels;
+/// the portable ones keep quantized weights as stored, `vk_packed_layout`). Every batch size
 /// then reads whole cache lines of 16 outputs with the outputs in vector lanes, and decode batches, prefill
 /// and batch 1 share one arithmetic. Owned for the model's life. Costs one pass over the weights at load;
 /// the file's pages are then dropped from the process (`releaseMappedPages`), so resident memory holds the

@@ -4,8 +4,13 @@ import XCTest
 
 /// Q8_0 / Q4_0 / Q4_1 weights repacked into tiles of 16 outputs (VK_Q8_0_TILES, VK_Q4_0_TILES, VK_Q4_1_TILES).
 final class KernelsQuantTilesTests: XCTestCase {
+    /// The tiled layout of a GGML type, whatever the active instruction set prefers.
+    static func tiles(_ stored: vk_dtype) -> vk_dtype {
+        stored == VK_Q8_0 ? VK_Q8_0_TILES : stored == VK_Q4_0 ? VK_Q4_0_TILES : VK_Q4_1_TILES
+    }
+
     func pack(_ rows: [UInt8], stored: vk_dtype, n: Int, k: Int) -> [UInt8] {
-        let layout = vk_packed_layout(stored)
+        let layout = Self.tiles(stored)
         var out = [UInt8](repeating: 0xAB, count: vk_packed_bytes(layout, Int64(n), Int64(k)))
         rows.withUnsafeBytes { src in
             out.withUnsafeMutableBytes { vk_pack_weights(src.baseAddress!, layout, Int64(n), Int64(k), $0.baseAddress!) }
@@ -20,10 +25,15 @@ final class KernelsQuantTilesTests: XCTestCase {
     }
 
     func testLayoutsAndSizes() {
-        XCTAssertEqual(vk_packed_layout(VK_Q8_0), VK_Q8_0_TILES)
-        XCTAssertEqual(vk_packed_layout(VK_Q4_0), VK_Q4_0_TILES)
-        XCTAssertEqual(vk_packed_layout(VK_Q4_1), VK_Q4_1_TILES)
-        XCTAssertEqual(vk_packed_layout(VK_F32), VK_F32, "F32 stays as stored")
+        forEachISA { isa in
+            let tiled = isa != .scalar
+            for stored in quantizedDTypes {
+                XCTAssertEqual(vk_packed_layout(stored), tiled ? Self.tiles(stored) : stored,
+                               "\(isa) \(dtypeName(stored)): tiles only where a tile kernel exists")
+            }
+            XCTAssertEqual(vk_packed_layout(VK_BF16), VK_BF16_PANELS, "\(isa)")
+            XCTAssertEqual(vk_packed_layout(VK_F32), VK_F32, "F32 stays as stored")
+        }
         XCTAssertEqual(vk_packed_bytes(VK_Q8_0_TILES, 17, 64), 32 * 2 * 34, "two tiles of 16 rows x 2 blocks")
         XCTAssertEqual(vk_packed_bytes(VK_Q4_1_TILES, 16, 32), 16 * 20)
         XCTAssertEqual(vk_packed_bytes(VK_Q4_0_TILES, 16, 40), 0, "k % 32 != 0 cannot be tiled")
@@ -84,7 +94,7 @@ final class KernelsQuantTilesTests: XCTestCase {
                     let x = rng.floats(200 * k, scale: 2)
                     for m in [1, 2, 3, 4, 5, 7, 16, 17, 32, 130, 200] {
                         let xm = Array(x[0..<(m * k)])
-                        XCTAssertEqual(matmul(xm, m: m, k: k, tiles, vk_packed_layout(stored), n: n),
+                        XCTAssertEqual(matmul(xm, m: m, k: k, tiles, Self.tiles(stored), n: n),
                                        matmul(xm, m: m, k: k, rows, stored, n: n),
                                        "\(isa) \(dtypeName(stored)) m=\(m) k=\(k) n=\(n)")
                     }

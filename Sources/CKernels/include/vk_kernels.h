@@ -61,9 +61,10 @@ void vk_row_to_f32(const void *row, vk_dtype dtype, int64_t k, float *out);
 // Quantize fp32 rows into a quantized dtype (used by tests and fixture makers).
 void vk_quantize_row(const float *in, vk_dtype dtype, int64_t k, void *out);
 
-// The packed layout vk_matmul runs fastest for weights stored as `stored`: VK_BF16 -> VK_BF16_PANELS,
-// VK_F16 -> VK_F16_PANELS, VK_Q8_0 -> VK_Q8_0_TILES, VK_Q4_0 -> VK_Q4_0_TILES, VK_Q4_1 -> VK_Q4_1_TILES;
-// `stored` itself when it has none (VK_F32).
+// The packed layout vk_matmul runs fastest for weights stored as `stored` on the active instruction
+// set: VK_BF16 -> VK_BF16_PANELS, VK_F16 -> VK_F16_PANELS, and with AVX2 VK_Q8_0 -> VK_Q8_0_TILES,
+// VK_Q4_0 -> VK_Q4_0_TILES, VK_Q4_1 -> VK_Q4_1_TILES; `stored` itself when it has none (VK_F32, and
+// quantized types on the portable path). Every packed layout works on every instruction set.
 vk_dtype vk_packed_layout(vk_dtype stored);
 // Repacks n rows of k values, row-major as stored (the base type of `packed`), into `packed`, in
 // tiles of 16 rows; rows past n are zero. out holds vk_packed_bytes(packed, n, k) bytes (0 for a
