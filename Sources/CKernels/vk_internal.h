@@ -111,6 +111,8 @@ VK_INLINE bool vk_is_quantized(vk_dtype t) {
     const vk_dtype b = vk_tiles_base(t);
     return b == VK_Q8_0 || b == VK_Q4_0 || b == VK_Q4_1;
 }
+// Where a tile block's column pairs start, after 16 fp16 scales and, for Q4_1, 16 fp16 mins.
+VK_INLINE int vk_tile_values_offset(vk_dtype base) { return base == VK_Q4_1 ? 64 : 32; }
 // Quantized tiles (layout at vk_pack_weights). A tile block `tb` (16 GGML blocks' bytes of type
 // `base`) written from its rows' blocks (rows from `rows` on are zero), and row c < 16 read back.
 void vk_tile_pack_block(uint8_t *tb, vk_dtype base, const void *const blocks[16], int rows);

@@ -369,12 +369,11 @@ AVX2_INLINE void q16p_repack(__m256i *pk, float *dm, const uint8_t *w, size_t rb
 
 // ---- quantized tiles (VK_Q8_0_TILES, VK_Q4_0_TILES, VK_Q4_1_TILES; layout at vk_pack_weights) ----
 AVX2_INLINE int tile_block_bytes(const int wt) { return 16 * block_bytes(wt); }
-AVX2_INLINE int tile_values_offset(const int wt) { return wt == VK_Q4_1 ? 64 : 32; }
 
 // Column pair p of a tile block as int16 pairs: lo for rows 0-7, hi for rows 8-15 (one 32-bit lane
 // per row, the pair's two values).
 AVX2_INLINE void widen_tile_pair(const uint8_t *tb, int p, const int wt, __m256i *lo, __m256i *hi) {
-    const uint8_t *q = tb + tile_values_offset(wt);
+    const uint8_t *q = tb + vk_tile_values_offset((vk_dtype)wt);
     if (wt == VK_Q8_0) {
         *lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * p)));
         *hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * p + 16)));

@@ -160,16 +160,12 @@ void vk_quantize_act16(const float *x, int64_t k, vk_block_q16a *out, float *x_r
     }
 }
 
-// Byte offsets inside a tile block (layout at vk_pack_weights): 16 fp16 scales, Q4_1's 16 fp16 mins,
-// then the column pairs.
-static int tile_values_offset(vk_dtype base) { return base == VK_Q4_1 ? 64 : 32; }
-
 // Where value v (< 32) of tile row c sits: its byte, and for Q4 whether the high nibble.
 static int tile_value_byte(vk_dtype base, int c, int v, bool *high) {
     const int p = v / 2, e = v % 2;
     *high = base != VK_Q8_0 && c >= 8;
-    if (base == VK_Q8_0) return tile_values_offset(base) + 32 * p + 16 * (c / 8) + 2 * (c % 8) + e;
-    return tile_values_offset(base) + 16 * p + 2 * (c % 8) + e;
+    if (base == VK_Q8_0) return vk_tile_values_offset(base) + 32 * p + 16 * (c / 8) + 2 * (c % 8) + e;
+    return vk_tile_values_offset(base) + 16 * p + 2 * (c % 8) + e;
 }
 
 // A Q4 block's 16 bytes of codes: value j in the low nibble of byte j, value j + 16 in the high one.
@@ -181,7 +177,7 @@ static const uint8_t *q4_codes(const void *block, vk_dtype base) {
 // written once: packing runs once per weight at load.
 void vk_tile_pack_block(uint8_t *tb, vk_dtype base, const void *const blocks[16], int rows) {
     memset(tb, 0, (size_t)16 * vk_row_bytes(base, VK_QK));
-    uint8_t *q = tb + tile_values_offset(base);
+    uint8_t *q = tb + vk_tile_values_offset(base);
     for (int c = 0; c < rows; c++) {
         memcpy(tb + 2 * c, blocks[c], 2); // d leads every GGML block
         if (base == VK_Q4_1) memcpy(tb + 32 + 2 * c, &((const vk_block_q4_1 *)blocks[c])->m, 2);

@@ -38,7 +38,7 @@ struct LlamaWeights {
         if !config.tieWordEmbeddings, store.contains(names.lmHead) {
             lmHead = try reader.linear(names.lmHead, out: config.vocabSize, in: hidden)
         } else if config.tieWordEmbeddings {
-            // A BF16 or F16 table is repacked for the head; lookups fault the rows they read back in.
+            // The table is repacked for the head (all but F32); lookups fault the rows they read back in.
             lmHead = try LinearWeight(embedding, outFeatures: config.vocabSize, inFeatures: hidden, bias: nil)
         } else {
             throw ModelError.missingTensor(names.lmHead)

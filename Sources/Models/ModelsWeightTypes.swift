@@ -83,7 +83,7 @@ final class PackedWeights {
     let pointer: UnsafeMutableRawPointer
 
     /// The packed layout for weights stored as `dtype` with `columns` inputs, or nil when they stay as
-    /// stored (F32).
+    /// stored (F32, and quantized types on the portable path).
     static func layout(of dtype: WeightDType, columns: Int) -> vk_dtype? {
         let stored = dtype.kernelType, layout = vk_packed_layout(stored)
         return layout == stored || vk_packed_bytes(layout, 1, Int64(columns)) == 0 ? nil : layout

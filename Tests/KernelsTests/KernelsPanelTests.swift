@@ -29,12 +29,6 @@ final class KernelsPanelTests: XCTestCase {
         return out
     }
 
-    func matmul(_ x: [Float], m: Int, k: Int, panels: [UInt16], _ layout: Layout, n: Int) -> [Float] {
-        var y = [Float](repeating: .nan, count: m * n)
-        panels.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, layout.dtype, Int64(n)) }
-        return y
-    }
-
     /// The documented layout: row 16t + c, column kk at t * 16k + 16kk + slot(c), rows past n zero.
     func testPackedLayout() {
         let n = 21, k = 5
@@ -68,7 +62,7 @@ final class KernelsPanelTests: XCTestCase {
                     let x = rng.floats(m * k)
                     let rows = rng.floats(n * k, scale: 0.5).map(layout.encode)
                     let w = rows.map(layout.decode)
-                    let y = matmul(x, m: m, k: k, panels: pack(rows, layout, n: n, k: k), layout, n: n)
+                    let y = matmul(x, m: m, k: k, pack(rows, layout, n: n, k: k), layout.dtype, n: n)
                     let (want, bound) = referenceMatmul(x, w, m: m, k: k, n: n)
                     assertClose(y, want, tolerance: { 2e-5 * bound[$0] + 1e-5 },
                                 "\(isa) \(layout.name) m=\(m) k=\(k) n=\(n)")
@@ -87,9 +81,9 @@ final class KernelsPanelTests: XCTestCase {
                 for (k, n) in [(600, 71), (256, 16), (40, 5)] {
                     let x = rng.floats(200 * k)
                     let panels = pack(rng.floats(n * k, scale: 0.5).map(layout.encode), layout, n: n, k: k)
-                    let full = matmul(x, m: 200, k: k, panels: panels, layout, n: n)
+                    let full = matmul(x, m: 200, k: k, panels, layout.dtype, n: n)
                     for m in [1, 2, 3, 4, 5, 6, 7, 13, 47, 127, 128, 129] {
-                        XCTAssertEqual(matmul(x, m: m, k: k, panels: panels, layout, n: n), Array(full[0..<(m * n)]),
+                        XCTAssertEqual(matmul(x, m: m, k: k, panels, layout.dtype, n: n), Array(full[0..<(m * n)]),
                                        "\(isa) \(layout.name) k=\(k) n=\(n): m=\(m) differs from the first rows of m=200")
                     }
                 }
@@ -105,21 +99,10 @@ final class KernelsPanelTests: XCTestCase {
         let x = rng.floats(m * k)
         let layout = Self.layouts[0]
         let blobs = sizes.map { pack(rng.floats($0 * k, scale: 0.5).map(layout.encode), layout, n: $0, k: k) }
-        let separate = zip(blobs, sizes).map { matmul(x, m: m, k: k, panels: $0, layout, n: $1) }
-        let outputs = sizes.map { UnsafeMutablePointer<Float>.allocate(capacity: m * $0) }
-        defer { outputs.forEach { $0.deallocate() } }
-        blobs[0].withUnsafeBytes { w0 in
-            blobs[1].withUnsafeBytes { w1 in
-                blobs[2].withUnsafeBytes { w2 in
-                    let parts = [vk_matmul_part(y: outputs[0], w: w0.baseAddress!, n: Int64(sizes[0])),
-                                 vk_matmul_part(y: outputs[1], w: w1.baseAddress!, n: Int64(sizes[1])),
-                                 vk_matmul_part(y: outputs[2], w: w2.baseAddress!, n: Int64(sizes[2]))]
-                    vk_matmul_shared_input(x, Int64(m), Int64(k), layout.dtype, parts, 3)
-                }
-            }
-        }
-        for (i, n) in sizes.enumerated() {
-            XCTAssertEqual(Array(UnsafeBufferPointer(start: outputs[i], count: m * n)), separate[i], "part \(i)")
+        let separate = zip(blobs, sizes).map { matmul(x, m: m, k: k, $0, layout.dtype, n: $1) }
+        let shared = sharedInputMatmul(x, m: m, k: k, blobs, layout.dtype, sizes: sizes)
+        for i in sizes.indices {
+            XCTAssertEqual(shared[i], separate[i], "part \(i)")
         }
     }
 }

@@ -18,12 +18,6 @@ final class KernelsQuantTilesTests: XCTestCase {
         return out
     }
 
-    func matmul(_ x: [Float], m: Int, k: Int, _ w: [UInt8], _ dtype: vk_dtype, n: Int) -> [Float] {
-        var y = [Float](repeating: .nan, count: m * n)
-        w.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, dtype, Int64(n)) }
-        return y
-    }
-
     func testLayoutsAndSizes() {
         forEachISA { isa in
             let tiled = isa != .scalar
@@ -114,21 +108,9 @@ final class KernelsQuantTilesTests: XCTestCase {
                 let x = rng.floats(m * k)
                 let blobs = sizes.map { pack(encodeRows(rng.floats($0 * k), rows: $0, k: k, dtype: VK_Q4_1), stored: VK_Q4_1, n: $0, k: k) }
                 let separate = zip(blobs, sizes).map { matmul(x, m: m, k: k, $0, VK_Q4_1_TILES, n: $1) }
-                let outputs = sizes.map { UnsafeMutablePointer<Float>.allocate(capacity: m * $0) }
-                defer { outputs.forEach { $0.deallocate() } }
-                blobs[0].withUnsafeBytes { w0 in
-                    blobs[1].withUnsafeBytes { w1 in
-                        blobs[2].withUnsafeBytes { w2 in
-                            let parts = [vk_matmul_part(y: outputs[0], w: w0.baseAddress!, n: Int64(sizes[0])),
-                                         vk_matmul_part(y: outputs[1], w: w1.baseAddress!, n: Int64(sizes[1])),
-                                         vk_matmul_part(y: outputs[2], w: w2.baseAddress!, n: Int64(sizes[2]))]
-                            vk_matmul_shared_input(x, Int64(m), Int64(k), VK_Q4_1_TILES, parts, 3)
-                        }
-                    }
-                }
-                for (i, n) in sizes.enumerated() {
-                    XCTAssertEqual(Array(UnsafeBufferPointer(start: outputs[i], count: m * n)), separate[i],
-                                   "sizes \(sizes) m=\(m): part \(i)")
+                let shared = sharedInputMatmul(x, m: m, k: k, blobs, VK_Q4_1_TILES, sizes: sizes)
+                for i in sizes.indices {
+                    XCTAssertEqual(shared[i], separate[i], "sizes \(sizes) m=\(m): part \(i)")
                 }
             }
         }

@@ -82,6 +82,34 @@ func referenceMatmul(_ x: [Float], _ w: [Float], m: Int, k: Int, n: Int) -> (val
     return (values, bounds)
 }
 
+/// y = x * W^T through vk_matmul, W a weight blob of `dtype` (any element type: bytes, 16-bit panels).
+func matmul<T>(_ x: [Float], m: Int, k: Int, _ w: [T], _ dtype: vk_dtype, n: Int) -> [Float] {
+    var y = [Float](repeating: .nan, count: m * n)
+    w.withUnsafeBytes { vk_matmul(&y, x, Int64(m), Int64(k), $0.baseAddress!, dtype, Int64(n)) }
+    return y
+}
+
+/// Each part's y from one vk_matmul_shared_input call over the blobs (parts of sizes[i] outputs).
+func sharedInputMatmul<T>(_ x: [Float], m: Int, k: Int, _ blobs: [[T]], _ dtype: vk_dtype, sizes: [Int]) -> [[Float]] {
+    let weights = blobs.map { blob -> UnsafeMutableRawPointer in
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(blob.count * MemoryLayout<T>.stride, 1), alignment: 64)
+        blob.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return copy
+    }
+    let outputs = sizes.map { count -> UnsafeMutablePointer<Float> in
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: m * count)
+        y.initialize(repeating: .nan, count: m * count) // a part left unwritten cannot pass
+        return y
+    }
+    defer {
+        weights.forEach { $0.deallocate() }
+        outputs.forEach { $0.deallocate() }
+    }
+    let parts = sizes.indices.map { vk_matmul_part(y: outputs[$0], w: weights[$0], n: Int64(sizes[$0])) }
+    vk_matmul_shared_input(x, Int64(m), Int64(k), dtype, parts, Int32(parts.count))
+    return sizes.indices.map { Array(UnsafeBufferPointer(start: outputs[$0], count: m * sizes[$0])) }
+}
+
 /// Runs `body` once per instruction set this CPU supports, restoring the best one afterwards.
 func forEachISA(_ body: (KernelISA) throws -> Void) rethrows {
     let best = CPUKernels.activeISA
