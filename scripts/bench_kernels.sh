@@ -156,7 +156,9 @@ static int cmp_double(const void *a, const void *b) { double x = *(const double 
 // Short timed calls, best and median of many: robust when neighbours steal the cores.
 static void run_micro(vk_dtype t, const char *tname) {
     enum { MATS = 8, CALLS = 160 };
-    const int64_t n = 4864, k = 896, M = 512;
+    const int64_t n = 4864, k = 896;
+    // 64 rows by default (VK_BENCH_MICRO_M overrides): short enough to dodge preemption.
+    const int64_t mm = getenv("VK_BENCH_MICRO_M") ? atoll(getenv("VK_BENCH_MICRO_M")) : 64, M = mm > 512 ? mm : 512;
     void *w[MATS];
     for (int i = 0; i < MATS; i++) w[i] = make_weights(t, n, k);
     float *x = aligned_alloc(64, M * n * 4), *y = aligned_alloc(64, M * n * 4);
@@ -174,8 +176,6 @@ static void run_micro(vk_dtype t, const char *tname) {
     int64_t shapes[3][2] = {{896, 896}, {4864, 896}, {896, 4864}};
     for (int s = 0; s < 3; s++) {
         int64_t sn = shapes[s][0], sk = shapes[s][1];
-        // 64 rows by default (VK_BENCH_MICRO_M overrides): short enough to dodge preemption.
-        const int64_t mm = getenv("VK_BENCH_MICRO_M") ? atoll(getenv("VK_BENCH_MICRO_M")) : 64;
         double best = 1e9;
         for (int r = 0; r < 21; r++) {
             double a = wall();
