@@ -105,9 +105,10 @@ AVX2_INLINE void attend_rows(const vk_attn_job *job, const int F16) {
         const int64_t ctx = job->ctx0 + (row - job->row0);
         vk_g_softmax_begin(row_max, row_sum, acc, group, hd);
         for (int64_t b = job->block0; b < job->block1 && b * bs < ctx; b++) {
-            // The next block's K now and its V once the first head is done: one burst of both
-            // (64 lines for SmolLM2's heads) overran the core's outstanding misses. Decode attention,
-            // 2 threads: 32 rows at 128 positions 7.1 -> 6.4 ms per step, 1 row at 2048 3.5 -> 2.9 ms.
+            // The next block's K now and its V once the first head is done. One burst of both (64
+            // lines for SmolLM2's heads) was slower, likely more misses than a core keeps in flight.
+            // Decode attention, 2 threads (scripts/bench_attention.sh): 32 rows at 128 positions
+            // 7.1 -> 6.4 ms per step, 1 row at 2048 3.5 -> 2.9 ms.
             const bool next = b + 1 < job->block1 && (b + 1) * bs < ctx;
             if (next) prefetch_head_block(job, job->k_cache, b + 1);
             const int64_t np = ctx - b * bs < bs ? ctx - b * bs : bs;
