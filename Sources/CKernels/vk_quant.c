@@ -177,13 +177,13 @@ static const uint8_t *q4_codes(const void *block, vk_dtype base) {
 // written once: packing runs once per weight at load.
 void vk_tile_pack_block(uint8_t *tb, vk_dtype base, const void *const blocks[16], int rows) {
     memset(tb, 0, (size_t)16 * vk_row_bytes(base, VK_QK));
-    uint8_t *q = tb + vk_tile_values_offset(base);
+    bool high;
     for (int c = 0; c < rows; c++) {
         memcpy(tb + 2 * c, blocks[c], 2); // d leads every GGML block
         if (base == VK_Q4_1) memcpy(tb + 32 + 2 * c, &((const vk_block_q4_1 *)blocks[c])->m, 2);
         if (base == VK_Q8_0) {
             const int8_t *qs = ((const vk_block_q8_0 *)blocks[c])->qs;
-            for (int p = 0; p < VK_QK / 2; p++) memcpy(q + 32 * p + 16 * (c / 8) + 2 * (c % 8), qs + 2 * p, 2);
+            for (int p = 0; p < VK_QK / 2; p++) memcpy(tb + tile_value_byte(base, c, 2 * p, &high), qs + 2 * p, 2);
         }
     }
     if (base == VK_Q8_0) return;
@@ -197,7 +197,7 @@ void vk_tile_pack_block(uint8_t *tb, vk_dtype base, const void *const blocks[16]
             both[j] = (uint8_t)((lo[j] & 0x0F) | (hi[j] << 4));
             both[j + VK_QK / 2] = (uint8_t)((lo[j] >> 4) | (hi[j] & 0xF0));
         }
-        for (int p = 0; p < VK_QK / 2; p++) memcpy(q + 16 * p + 2 * o, both + 2 * p, 2);
+        for (int p = 0; p < VK_QK / 2; p++) memcpy(tb + tile_value_byte(base, o, 2 * p, &high), both + 2 * p, 2);
     }
 }
 
