@@ -25,8 +25,8 @@ let optimizedInDebug: Set<String> = ["JSON", "Tokenizer", "Models", "EngineCore"
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let specs: [Spec] = [
     Spec(name: "CKernels", kind: .cLibrary),
-    // Interposes malloc to count allocations (tests, `vllm bench`); a plain forward when not counting.
-    Spec(name: "AllocationCounter", kind: .cLibrary),
+    // Interposes malloc to count one thread's allocations (tests, `vllm bench`); a plain forward when not counting.
+    Spec(name: "AllocationCounter", deps: ["CKernels"], kind: .cLibrary),
     Spec(name: "Backend", deps: ["CKernels"]),
     Spec(name: "JSON"),
     Spec(name: "Weights", deps: ["Backend", "JSON"]),
@@ -83,7 +83,7 @@ let targets: [Target] = specs.filter { selected.contains($0.name) }.map { spec i
     let deps = spec.deps.map { Target.Dependency(stringLiteral: $0) } + spec.external
     switch spec.kind {
     case .cLibrary:
-        return .target(name: spec.name, cSettings: fastC, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")])
+        return .target(name: spec.name, dependencies: deps, cSettings: fastC, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")])
     case .library:
         // Per-token Swift paths (tokenizer, sampler, scheduler, model glue) are optimized even in debug
         // builds so that tests and the end-to-end suite run at realistic speed on small CI machines.

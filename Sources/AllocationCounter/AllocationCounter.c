@@ -1,4 +1,5 @@
 #include "allocation_counter.h"
+#include "vk_kernels.h"
 #if defined(__linux__)
 #include <features.h>  // defines __GLIBC__ on glibc (musl has no __libc_* entry points)
 #endif
@@ -27,17 +28,23 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 extern void *__libc_valloc(size_t size);
 extern void *__libc_pvalloc(size_t size);
 
-static atomic_int counting;
-static atomic_uint_fast64_t allocations;
+// Only the threads that called vk_alloc_counting_begin() count: other threads of the process (an
+// event loop's timer, a runtime worker finishing an earlier test's task) allocate at moments of
+// their own. `counting_threads` keeps the check off the thread-local variables while nobody counts.
+static atomic_int counting_threads;
+static _Thread_local int counting_here __attribute__((tls_model("initial-exec")));
+static _Thread_local uint64_t allocations_here __attribute__((tls_model("initial-exec")));
+static _Thread_local uint64_t worker_growths_at_begin __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) void vk_alloc_counted(void) {
-    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    allocations_here += 1;
     __asm__ volatile("" ::: "memory");  // keeps the call (and so the breakpoint) from being folded away
 }
 
 // Disabled cost: one relaxed load and a branch predicted not-taken.
 static inline void note_allocation(void) {
-    if (__builtin_expect(atomic_load_explicit(&counting, memory_order_relaxed), 0)) vk_alloc_counted();
+    if (__builtin_expect(atomic_load_explicit(&counting_threads, memory_order_relaxed), 0) && counting_here)
+        vk_alloc_counted();
 }
 
 void *malloc(size_t size) {
@@ -95,13 +102,20 @@ void *pvalloc(size_t size) {
 int vk_alloc_counter_supported(void) { return 1; }
 
 void vk_alloc_counting_begin(void) {
-    atomic_store_explicit(&allocations, 0, memory_order_relaxed);
-    atomic_store_explicit(&counting, 1, memory_order_seq_cst);
+    allocations_here = 0;
+    worker_growths_at_begin = vk_pool_worker_scratch_growths();
+    if (!counting_here) {
+        counting_here = 1;
+        atomic_fetch_add_explicit(&counting_threads, 1, memory_order_seq_cst);
+    }
 }
 
 uint64_t vk_alloc_counting_end(void) {
-    atomic_store_explicit(&counting, 0, memory_order_seq_cst);
-    return (uint64_t)atomic_load_explicit(&allocations, memory_order_relaxed);
+    if (counting_here) {
+        counting_here = 0;
+        atomic_fetch_sub_explicit(&counting_threads, 1, memory_order_seq_cst);
+    }
+    return allocations_here + (vk_pool_worker_scratch_growths() - worker_growths_at_begin);
 }
 
 #else

@@ -41,6 +41,8 @@ static struct {
 };
 
 static _Thread_local bool in_worker; // set in pool workers and while a caller runs its share
+static _Thread_local bool is_pool_worker;
+static _Atomic uint64_t worker_scratch_growths;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static vk_isa detected_isa = VK_ISA_SCALAR;
 static _Atomic int active_isa = VK_ISA_SCALAR;
@@ -74,6 +76,7 @@ static void *worker_main(void *p) {
     int index = ((worker_arg *)p)->index;
     uint64_t seen = ((worker_arg *)p)->generation;
     in_worker = true;
+    is_pool_worker = true;
     for (;;) {
         uint64_t g = atomic_load_explicit(&pool.generation, memory_order_acquire);
         if (g == seen) {
@@ -254,8 +257,15 @@ void *vk_scratch(int slot, size_t bytes) {
         free(a->ptr);
         a->ptr = NULL;
         a->cap = 0;
+        if (is_pool_worker) atomic_fetch_add_explicit(&worker_scratch_growths, 1, memory_order_relaxed);
         if (posix_memalign(&a->ptr, 64, cap) != 0) return NULL;
         a->cap = cap;
     }
     return a->ptr;
+}
+
+// The caller's vk_parallel_for returns only after every worker has left the section, so a growth
+// made for the caller's work is visible here by then.
+uint64_t vk_pool_worker_scratch_growths(void) {
+    return atomic_load_explicit(&worker_scratch_growths, memory_order_relaxed);
 }

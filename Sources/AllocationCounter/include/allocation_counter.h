@@ -1,5 +1,8 @@
-// Counts heap allocation calls (malloc, calloc, realloc, the aligned variants) made anywhere in the
-// process, so tests and benchmarks can prove that a warmed-up step allocates nothing.
+// Counts the heap allocation calls (malloc, calloc, realloc, the aligned variants) that one thread
+// makes, plus the kernel pool's workers' scratch growths (the only allocations the pool makes for
+// it), so tests and benchmarks can prove that a warmed-up step allocates nothing. Other threads of
+// the process are not counted: their allocations come at moments of their own and made such
+// proofs fail at random.
 //
 // On Linux with glibc the target defines the malloc family itself, forwarding to glibc's
 // __libc_* entry points; a definition in the executable interposes libc's for every library.
@@ -17,10 +20,13 @@ extern "C" {
 /// 1 when allocations are counted in this build, 0 when the counter is a no-op.
 int vk_alloc_counter_supported(void);
 
-/// Zeroes the count and starts counting allocation calls from all threads (frees are not counted).
+/// Zeroes this thread's count and starts counting its allocation calls (frees are not counted).
+/// Several threads may count at once, each its own calls; the pool's scratch growths are counted
+/// by every thread counting while they happen.
 void vk_alloc_counting_begin(void);
 
-/// Stops counting and returns the number of allocation calls since vk_alloc_counting_begin().
+/// Stops counting on this thread and returns its allocation calls since vk_alloc_counting_begin(),
+/// plus the kernel pool workers' scratch growths in that time.
 uint64_t vk_alloc_counting_end(void);
 
 /// Called once for every counted allocation: break on it in a debugger to see where they come from

@@ -48,6 +48,10 @@ typedef enum { VK_ISA_SCALAR = 0, VK_ISA_AVX2 = 1, VK_ISA_AVX512 = 2 } vk_isa;
 // Starts the persistent pool (num_threads <= 0: one per online core). Safe to call again: resizes.
 void vk_init(int num_threads);
 int vk_num_threads(void);
+// Times a pool worker thread (not a caller) has grown one of its scratch arenas, the one heap
+// allocation a kernel can make off the calling thread. Lets allocation counters that watch only the
+// calling thread still see the work the pool does for it.
+uint64_t vk_pool_worker_scratch_growths(void);
 // The instruction set the dispatcher chose. vk_force_isa lowers it (tests compare paths); it
 // returns the level actually in force (never higher than the CPU supports).
 vk_isa vk_active_isa(void);
