@@ -65,7 +65,7 @@ public final class ModelBundle: @unchecked Sendable {
         case .ggufFile(let path):
             parts = try ModelSideFiles.loadGGUF(path: path, generationConfig: config.generationConfig)
         }
-        parts.eosTokenIds.formUnion(model.config.eosTokenIds)
+        parts.eosTokenIds.formUnion(model.spec.eosTokenIds)
         var templateSource = parts.chatTemplate
         if let override = config.chatTemplate {
             templateSource = try loadChatTemplateOverride(override)

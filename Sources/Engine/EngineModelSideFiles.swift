@@ -120,7 +120,7 @@ public struct ModelSideFiles {
 
 enum EngineModelLoading {
     /// Starts the kernel thread pool (when asked) and loads the runnable model for a location.
-    static func loadModel(_ location: ModelLocation, threads: Int?) throws -> LlamaModel {
+    static func loadModel(_ location: ModelLocation, threads: Int?) throws -> any CausalLanguageModel {
         if let threads {
             guard threads >= 1 else {
                 throw EngineError(.invalidConfig, "threads must be at least 1, got \(threads).")

@@ -1,6 +1,7 @@
-// The engine core: owns requests and KV blocks, and runs one schedule -> forward -> sample ->
-// update iteration per `step()`. Single-threaded: callers serialize access (the async engine
-// runs it on one thread or actor).
+// The engine core: owns requests and KV blocks, and runs one iteration per `step()`: the scheduler
+// decides it (`SchedulerOutput`), the model runner executes and samples it (`ModelRunnerOutput`), the
+// scheduler applies the result, and an optional draft proposer guesses the next tokens.
+// Single-threaded: callers serialize access (the async engine runs it on one thread).
 //
 // n > 1 (parallel sampling): the core runs one sequence per request. The engine adds n child
 // requests with the same prompt and distinct ids (vLLM uses "<index>_<parentId>"), and for seeded
@@ -16,31 +17,18 @@ public final class EngineCore {
     public let vocabSize: Int
 
     private let scheduler: Scheduler
-    private let sampler: Sampler
+    private let runner: ModelRunner
+    private let proposer: (any DraftProposer)?
     private var requests: [String: RequestState] = [:]
     private var nextSequenceNumber = 0
-    private var generationTokens = 0
     private var lastStep = (tokens: 0, seqs: 0, prefillTokens: 0)
     private var numSteps = 0
-
-    // Reused every step so a warmed-up decode step allocates nothing.
-    private var batch = ForwardBatch()
-    private var logits: [Float] = []
-    private var plans: [RowPlan] = []
-    /// The array `step()` returns: refilled in place once the caller has released the previous one.
-    private var outputs: [EngineCoreOutput] = []
-
-    /// Where a scheduled request's rows and logits sit in this step's batch.
-    private struct RowPlan {
-        var firstRow: Int
-        var firstLogitRow: Int
-        var numPromptLogitRows: Int
-        /// Logit row to sample from, or -1 for a prefill chunk that does not reach the end.
-        var sampleLogitRow: Int
-    }
+    /// Draft tokens scheduled and accepted (cumulative; vLLM spec_decode num_draft / num_accepted).
+    private var numDraftTokens = 0
+    private var numAcceptedTokens = 0
 
     /// Validates `config`, then sizes the model's KV cache to `config.numBlocks` blocks.
-    public init(model: any CausalLanguageModel, config: SchedulerConfig) throws {
+    public init(model: any CausalLanguageModel, config: SchedulerConfig, proposer: (any DraftProposer)? = nil) throws {
         try config.validate()
         let spec = model.spec
         guard spec.vocabSize > 0 else {
@@ -55,7 +43,8 @@ public final class EngineCore {
         self.model = model
         vocabSize = spec.vocabSize
         scheduler = Scheduler(config: config)
-        sampler = Sampler(vocabSize: spec.vocabSize, seed: config.seed)
+        runner = ModelRunner(model: model, blockSize: config.blockSize, maxModelLen: config.maxModelLen, seed: config.seed)
+        self.proposer = config.numSpeculativeTokens > 0 ? proposer : nil
         do {
             try model.allocateKVCache(numBlocks: config.numBlocks, blockSize: config.blockSize)
         } catch {
@@ -102,7 +91,8 @@ public final class EngineCore {
             throw EngineCoreError(.queueFull,
                 "The waiting queue is full (\(limit) requests). Please retry later.")
         }
-        let state = RequestState(request: request, maxTokens: maxTokens, sequenceNumber: nextSequenceNumber)
+        let state = RequestState(request: request, maxTokens: maxTokens, sequenceNumber: nextSequenceNumber,
+                                 vocabSize: vocabSize, maxDraftTokens: proposer == nil ? 0 : config.numSpeculativeTokens)
         nextSequenceNumber += 1
         requests[request.requestId] = state
         scheduler.enqueue(state)
@@ -157,7 +147,9 @@ public final class EngineCore {
         stats.prefixCacheHits = scheduler.kvCache.prefixCacheHits
         stats.numPreemptions = scheduler.numPreemptions
         stats.promptTokens = scheduler.promptTokens
-        stats.generationTokens = generationTokens
+        stats.generationTokens = scheduler.generationTokens
+        stats.numDraftTokens = numDraftTokens
+        stats.numAcceptedTokens = numAcceptedTokens
         stats.lastStepNumTokens = lastStep.tokens
         stats.lastStepNumSeqs = lastStep.seqs
         stats.lastStepPrefillTokens = lastStep.prefillTokens
@@ -167,150 +159,34 @@ public final class EngineCore {
 
     // MARK: - Step
 
-    /// One iteration: schedule, run the model on the batch, sample, and update requests. Returns an
-    /// output for every request that produced a token (and finished ones, with their reason). On a
-    /// model error nothing advances; the same work is scheduled again by the next call.
+    /// One iteration: schedule, run and sample, apply. Returns an output for every request that
+    /// produced tokens (finished ones with their reason). On a model error nothing advances; the
+    /// same work is scheduled again by the next call. The returned array is refilled by the next
+    /// call: release it before stepping again, or that step copies it.
     public func step() throws -> [EngineCoreOutput] {
-        let chunks = scheduler.schedule()
+        let schedule = scheduler.schedule()
         lastStep = (0, 0, 0)
-        guard !chunks.isEmpty else { return [] }
+        guard !schedule.isEmpty else { return [] }
         numSteps += 1
-        buildBatch(chunks)
-        lastStep = (batch.numTokens, chunks.count,
-                    chunks.reduce(0) { $0 + ($1.request.numComputedTokens < $1.request.promptLength ? $1.numNewTokens : 0) })
-
-        let rows = batch.logitRows.count
-        let needed = rows * vocabSize
-        if logits.count < needed { logits = [Float](repeating: 0, count: needed) }
-        do {
-            try logits.withUnsafeMutableBufferPointer { buffer in
-                try model.forward(batch, logits: UnsafeMutableBufferPointer(rebasing: buffer[0..<needed]))
-            }
-        } catch {
-            throw EngineCoreError(.modelFailure, "Model forward failed on a batch of \(batch.numTokens) tokens "
-                + "from \(chunks.count) requests: \(error)")
+        lastStep = (schedule.numScheduledTokens, schedule.scheduled.count, schedule.numPrefillTokens)
+        let result = try runner.execute(schedule)
+        for (item, outcome) in zip(schedule.scheduled, result.requests) {
+            numDraftTokens += item.numDraftTokens
+            numAcceptedTokens += outcome.numAcceptedDraftTokens
         }
-
-        // Before any update: releases last step's outputs, and with them each request's token buffer.
-        outputs.removeAll(keepingCapacity: true)
-        outputs.reserveCapacity(chunks.count)
-        logits.withUnsafeBufferPointer { allLogits in
-            for (index, chunk) in chunks.enumerated() {
-                if let output = update(chunk, plan: plans[index], logits: allLogits) { outputs.append(output) }
-            }
-        }
+        let outputs = scheduler.update(schedule, result)
+        for output in outputs where output.finished { requests[output.requestId] = nil }
+        if let proposer { proposeDrafts(proposer) }
         return outputs
     }
 
-    private func buildBatch(_ chunks: [ScheduledChunk]) {
-        batch.reset()
-        plans.removeAll(keepingCapacity: true)
-        let blockSize = config.blockSize
-        var maxBlocks = 0
-        for chunk in chunks { maxBlocks = max(maxBlocks, chunk.request.blocks.count) }
-        batch.maxBlocksPerSeq = maxBlocks
-        // Sized like vLLM's block table (every sequence at full length), so sequences growing into
-        // new blocks never reallocate it during decode.
-        let tableCapacity = chunks.count * ((config.maxModelLen + blockSize - 1) / blockSize)
-        if batch.blockTables.capacity < tableCapacity { batch.blockTables.reserveCapacity(tableCapacity) }
-
-        for chunk in chunks {
-            let request = chunk.request
-            let start = request.numComputedTokens
-            let end = start + chunk.numNewTokens
-            let firstRow = batch.tokenIds.count
-            for position in start..<end {
-                batch.tokenIds.append(Int32(truncatingIfNeeded: request.tokens[position]))
-                batch.positions.append(Int32(position))
-                let block = request.blocks[position / blockSize]
-                batch.slotMapping.append(Int32(block * blockSize + position % blockSize))
-            }
-            batch.queryStart.append(Int32(batch.tokenIds.count))
-            batch.seqLens.append(Int32(end))
-            for block in request.blocks { batch.blockTables.append(Int32(block)) }
-            for _ in request.blocks.count..<maxBlocks { batch.blockTables.append(Int32(BlockPool.nullBlockId)) }
-
-            var plan = RowPlan(firstRow: firstRow, firstLogitRow: batch.logitRows.count,
-                               numPromptLogitRows: 0, sampleLogitRow: -1)
-            if request.needsPromptLogprobs {
-                // Row p predicts token p + 1: every prompt row of the chunk is needed.
-                let promptEnd = min(end, request.promptLength)
-                for position in start..<promptEnd {
-                    batch.logitRows.append(Int32(firstRow + position - start))
-                }
-                plan.numPromptLogitRows = max(0, promptEnd - start)
-            }
-            if end == request.numTokens {
-                if plan.numPromptLogitRows > 0 && end - 1 < request.promptLength {
-                    plan.sampleLogitRow = batch.logitRows.count - 1
-                } else {
-                    batch.logitRows.append(Int32(firstRow + end - 1 - start))
-                    plan.sampleLogitRow = batch.logitRows.count - 1
-                }
-            }
-            plans.append(plan)
+    /// Asks the proposer for the next tokens of every decoding request.
+    private func proposeDrafts(_ proposer: any DraftProposer) {
+        let limit = config.numSpeculativeTokens
+        for request in scheduler.running where request.isDecoding {
+            request.draftTokenIds.removeAll(keepingCapacity: true)
+            proposer.propose(DraftContext(request: request), maxTokens: limit, into: &request.draftTokenIds)
+            if request.draftTokenIds.count > limit { request.draftTokenIds.removeLast(request.draftTokenIds.count - limit) }
         }
-    }
-
-    private func update(_ chunk: ScheduledChunk, plan: RowPlan, logits: UnsafeBufferPointer<Float>) -> EngineCoreOutput? {
-        let request = chunk.request
-        let start = request.numComputedTokens
-        request.numComputedTokens += chunk.numNewTokens
-        func row(_ logitRow: Int) -> UnsafeBufferPointer<Float> {
-            UnsafeBufferPointer(rebasing: logits[(logitRow * vocabSize)..<((logitRow + 1) * vocabSize)])
-        }
-
-        if plan.numPromptLogitRows > 0, let topCount = request.params.promptLogprobs {
-            if start == 0 { request.pendingPromptLogprobs.append(nil) }
-            for i in 0..<plan.numPromptLogitRows {
-                let nextPosition = start + i + 1
-                guard nextPosition < request.promptLength else { continue }
-                request.pendingPromptLogprobs.append(
-                    sampler.logprobs(row: row(plan.firstLogitRow + i), token: request.tokens[nextPosition],
-                                     topCount: topCount))
-            }
-        }
-        guard plan.sampleLogitRow >= 0 else {
-            scheduler.kvCache.cacheComputedBlocks(of: request)
-            return nil
-        }
-
-        let sampleRow = row(plan.sampleLogitRow)
-        let token = sampler.sample(row: sampleRow, request: request)
-        let newLogprobs = request.params.logprobs.map {
-            [sampler.logprobs(row: sampleRow, token: token, topCount: $0)]
-        }
-        var promptLogprobs: [TokenLogprobs?]?
-        if request.needsPromptLogprobs {
-            promptLogprobs = request.pendingPromptLogprobs
-            request.pendingPromptLogprobs = []
-            request.promptLogprobsDelivered = true
-        }
-        scheduler.kvCache.cacheComputedBlocks(of: request)
-        request.appendOutputToken(token)
-        generationTokens += 1
-
-        let stop = stopCondition(request, lastToken: token)
-        let output = EngineCoreOutput(requestId: request.id, newTokenIds: request.stepTokenIds(token), newLogprobs: newLogprobs,
-                                      promptLogprobs: promptLogprobs, finishReason: stop?.reason,
-                                      stopReason: stop?.stopTokenId, numCachedTokens: request.numCachedTokens ?? 0)
-        if stop != nil {
-            requests[request.id] = nil
-            scheduler.remove(request)
-        }
-        return output
-    }
-
-    /// vLLM check_stop: EOS (unless ignore_eos) and stop_token_ids once min_tokens are out, then
-    /// max_tokens and max_model_len.
-    private func stopCondition(_ request: RequestState, lastToken: Int) -> (reason: FinishReason, stopTokenId: Int?)? {
-        if request.numOutputTokens >= request.params.minTokens {
-            if request.eosTokenIds.contains(lastToken) { return (.stop, nil) }
-            if request.params.stopTokenIds.contains(lastToken) { return (.stop, lastToken) }
-        }
-        if request.numOutputTokens >= request.maxTokens || request.numTokens >= config.maxModelLen {
-            return (.length, nil)
-        }
-        return nil
     }
 }

@@ -89,6 +89,15 @@ final class KVCacheManager {
         request.numHashedBlocksCached = fullBlocks
     }
 
+    /// After rejected drafts were taken back: frees the lookahead blocks that no longer hold any
+    /// computed token, so the request again holds exactly the blocks of its computed tokens.
+    func releaseLookaheadBlocks(of request: RequestState) {
+        let needed = (request.numComputedTokens + blockSize - 1) / blockSize
+        guard request.blocks.count > needed else { return }
+        pool.free(request.blocks[needed...].reversed())
+        request.blocks.removeLast(request.blocks.count - needed)
+    }
+
     /// Releases the request's blocks, tail first, so the least shareable blocks are evicted first.
     func free(_ request: RequestState) {
         pool.free(request.blocks.reversed())

@@ -1,7 +1,13 @@
 // The core's mutable view of one request: tokens so far, KV blocks, progress and sampling state.
 
 final class RequestState {
-    enum Status { case waiting, running, finished }
+    enum Status {
+        case waiting
+        /// Waiting, but a logits processor (a grammar still compiling) is not ready: not admitted yet.
+        case waitingForGrammar
+        case running
+        case finished
+    }
 
     let id: String
     let params: SamplingParams
@@ -20,10 +26,13 @@ final class RequestState {
     /// Tokens whose KV is in `blocks` (reset to 0 on preemption).
     var numComputedTokens = 0
     var blocks: [Int] = []
+    /// `blocks.count` when the current step's scheduling began (what it added is the rest).
+    var blocksBeforeStep = 0
     /// Leading `blocks` registered in the prefix cache.
     var numHashedBlocksCached = 0
     /// Hashes of the full blocks of `tokens`, computed lazily; kept across preemption.
     private var blockHashes: [BlockHash] = []
+    private var hashedBlockSize = 0
     private let saltBytes: [UInt8]?
 
     /// Prefix-cache hit at first admission, reported in every output.
@@ -32,6 +41,10 @@ final class RequestState {
 
     /// Per-request generator when `params.seed` is set.
     var generator: SeededGenerator?
+    /// Built-in processors for `params`, then the request's own, applied in this order.
+    let logitsProcessors: [any LogitsProcessor]
+    /// Tokens a `DraftProposer` guessed after the last step; scheduled in lookahead slots next step.
+    var draftTokenIds: [Int] = []
     /// Output token counts (presence/frequency/repetition penalties only).
     private(set) var outputTokenCounts: [Int: Int] = [:]
     private let tracksOutputCounts: Bool
@@ -40,13 +53,13 @@ final class RequestState {
 
     /// The `newTokenIds` of this request's outputs, rewritten in place each step: no allocation
     /// once the previous step's output has been released.
-    private var stepTokenIdsBuffer: [Int] = [0]
+    private var stepTokenIdsBuffer: [Int] = []
 
     /// Prompt logprobs gathered over prefill chunks; delivered once, then `promptLogprobsDelivered`.
     var pendingPromptLogprobs: [TokenLogprobs?] = []
     var promptLogprobsDelivered = false
 
-    init(request: EngineCoreRequest, maxTokens: Int, sequenceNumber: Int) {
+    init(request: EngineCoreRequest, maxTokens: Int, sequenceNumber: Int, vocabSize: Int, maxDraftTokens: Int = 0) {
         id = request.requestId
         params = request.params
         eosTokenIds = request.params.ignoreEOS ? [] : request.eosTokenIds
@@ -60,23 +73,36 @@ final class RequestState {
         tokens.reserveCapacity(promptLength + min(maxTokens, 256))
         saltBytes = request.cacheSalt.map { Array($0.utf8) }
         generator = request.params.seed.map { SeededGenerator(seed: $0) }
+        logitsProcessors = BuiltinLogitsProcessors.make(params: request.params, vocabSize: vocabSize)
+            + request.logitsProcessors
         tracksOutputCounts = request.params.presencePenalty != 0 || request.params.frequencyPenalty != 0
             || request.params.repetitionPenalty != 1
         // One entry per distinct output token: sized like `tokens` so counting never rehashes.
         if tracksOutputCounts { outputTokenCounts.reserveCapacity(min(maxTokens, 256)) }
+        stepTokenIdsBuffer.reserveCapacity(1 + maxDraftTokens)
+        draftTokenIds.reserveCapacity(maxDraftTokens)
     }
 
     var numTokens: Int { tokens.count }
     var numOutputTokens: Int { tokens.count - promptLength }
     var outputTokens: ArraySlice<Int> { tokens[promptLength...] }
+    var promptTokens: ArraySlice<Int> { tokens[..<promptLength] }
+    var allTokens: ArraySlice<Int> { tokens[...] }
+
+    /// Every processor can run (none waits for a grammar to compile).
+    var processorsReady: Bool { logitsProcessors.allSatisfy { $0.isReady } }
+
+    /// All tokens but the last have KV: the next step feeds one decode token (plus any drafts).
+    var isDecoding: Bool { numComputedTokens == tokens.count - 1 && tokens.count > promptLength }
 
     /// Prompt logprobs are wanted and not yet delivered: every prompt row needs logits, so the prompt
     /// cannot be served from the prefix cache.
     var needsPromptLogprobs: Bool { params.promptLogprobs != nil && !promptLogprobsDelivered }
 
-    /// `[token]`, reusing the previous step's array when nobody holds it any more.
-    func stepTokenIds(_ token: Int) -> [Int] {
-        stepTokenIdsBuffer[0] = token
+    /// This step's new tokens, reusing the previous step's array when nobody holds it any more.
+    func stepTokenIds<C: Collection>(_ newTokens: C) -> [Int] where C.Element == Int {
+        stepTokenIdsBuffer.removeAll(keepingCapacity: true)
+        stepTokenIdsBuffer.append(contentsOf: newTokens)
         return stepTokenIdsBuffer
     }
 
@@ -93,8 +119,22 @@ final class RequestState {
         if tracksOutputCounts { outputTokenCounts[token, default: 0] += 1 }
     }
 
+    /// Takes back the last `count` output tokens (tentatively accepted drafts during verification).
+    func dropLastOutputTokens(_ count: Int) {
+        precondition(count <= numOutputTokens, "cannot drop prompt tokens")
+        for _ in 0..<count {
+            let token = tokens.removeLast()
+            guard tracksOutputCounts, let seen = outputTokenCounts[token] else { continue }
+            if seen > 1 { outputTokenCounts[token] = seen - 1 } else { outputTokenCounts[token] = nil }
+        }
+        // Cached hashes of blocks that now reach past the end describe tokens that are gone.
+        let fullBlocks = blockHashes.isEmpty ? 0 : tokens.count / max(1, hashedBlockSize)
+        if blockHashes.count > fullBlocks { blockHashes.removeLast(blockHashes.count - fullBlocks) }
+    }
+
     /// Hash of full block `index` (tokens index*blockSize ..< (index+1)*blockSize).
     func blockHash(at index: Int, blockSize: Int, root: BlockHash) -> BlockHash {
+        hashedBlockSize = blockSize
         while blockHashes.count <= index {
             let i = blockHashes.count
             let parent = i == 0 ? root : blockHashes[i - 1]

@@ -1,5 +1,5 @@
-// Turns one logits row into the next token, in vLLM v1's order: logit_bias and min_tokens,
-// penalties (repetition, frequency, presence), then greedy argmax or temperature -> min_p ->
+// Turns one logits row into the next token, in vLLM v1's order: the request's logits processors
+// (allowed tokens, bad words, logit_bias, min_tokens, penalties, then its own), then greedy argmax or temperature -> min_p ->
 // top-k / top-p -> one draw from the request's generator. Logprobs come from the raw row.
 // Vocabulary-sized buffers are allocated once; no per-token allocation except logprob results.
 
@@ -114,35 +114,13 @@ final class Sampler {
         return best
     }
 
+    /// The request's pipeline over `work`, in its order (built-ins first, see BuiltinLogitsProcessors).
     private func applyLogitsProcessors(request: RequestState) {
-        let params = request.params
-        let vocab = vocabSize
-        let logits = work
-        for (token, bias) in params.logitBias where token >= 0 && token < vocab {
-            logits[token] += Float(bias)
-        }
-        if request.numOutputTokens < params.minTokens {
-            for token in request.eosTokenIds where token >= 0 && token < vocab { logits[token] = -.infinity }
-            for token in params.stopTokenIds where token >= 0 && token < vocab { logits[token] = -.infinity }
-        }
-        if params.repetitionPenalty != 1 {
-            let penalty = Float(params.repetitionPenalty)
-            func penalize(_ token: Int) {
-                guard token >= 0 && token < vocab else { return }
-                let v = logits[token]
-                logits[token] = v > 0 ? v / penalty : v * penalty
-            }
-            let promptTokens = request.promptTokenSet
-            for token in promptTokens { penalize(token) }
-            for token in request.outputTokenCounts.keys where !promptTokens.contains(token) { penalize(token) }
-        }
-        if params.frequencyPenalty != 0 || params.presencePenalty != 0 {
-            let frequency = Float(params.frequencyPenalty)
-            let presence = Float(params.presencePenalty)
-            for (token, count) in request.outputTokenCounts where token >= 0 && token < vocab {
-                logits[token] -= frequency * Float(count) + presence
-            }
-        }
+        let processors = request.logitsProcessors
+        guard !processors.isEmpty else { return }
+        let row = UnsafeMutableBufferPointer(start: work, count: vocabSize)
+        let context = LogitsContext(request: request, vocabSize: vocabSize)
+        for processor in processors { processor.apply(row, context: context) }
     }
 
     /// min_p, top-k and top-p over the temperature-scaled `work`, then one inverse-CDF draw.

@@ -39,6 +39,10 @@ public struct SamplingParams: Sendable, Equatable {
     public var logprobs: Int? = nil
     /// Top logprobs per prompt token (0 = only the prompt token, -1 = whole vocabulary).
     public var promptLogprobs: Int? = nil
+    /// vLLM `allowed_token_ids`: only these tokens can be sampled.
+    public var allowedTokenIds: [Int]? = nil
+    /// vLLM `bad_words`, already tokenized: a word's last token is banned after the rest of the word.
+    public var badWordsTokenIds: [[Int]] = []
 
     // Carried for the engine's output processing; the core does not interpret these.
     public var stop: [String] = []
@@ -112,6 +116,18 @@ public struct SamplingParams: Sendable, Equatable {
             throw SamplingParamsError(
                 "token_id(s) \(badBiasIds) in logit_bias contain out-of-vocab token ids. "
                     + "Vocabulary size: \(vocabSize)", param: "logit_bias")
+        }
+        if let allowed = allowedTokenIds {
+            if allowed.isEmpty {
+                throw SamplingParamsError("allowed_token_ids is not None and empty!", param: "allowed_token_ids")
+            }
+            if allowed.contains(where: { $0 < 0 || $0 >= vocabSize }) {
+                throw SamplingParamsError("allowed_token_ids contains out-of-vocab token id!",
+                                          param: "allowed_token_ids")
+            }
+        }
+        if badWordsTokenIds.contains(where: { $0.contains { $0 < 0 || $0 >= vocabSize } }) {
+            throw SamplingParamsError("bad_words contain token ids out of vocabulary range.", param: "bad_words")
         }
         if let bad = logitBias.first(where: { !$0.value.isFinite }) {
             throw SamplingParamsError("logit_bias for token \(bad.key) must be a finite number, got \(bad.value).",

@@ -13,10 +13,13 @@ public struct EngineCoreRequest: Sendable {
     public var priority: Int = 0
     /// Isolates prefix-cache sharing: requests only share cached blocks when their salts match.
     public var cacheSalt: String? = nil
+    /// Processors of this request's own (a grammar matcher, ...), run after the built-in ones.
+    public var logitsProcessors: [any LogitsProcessor] = []
 
     public init(requestId: String, promptTokenIds: [Int], params: SamplingParams = SamplingParams(),
                 eosTokenIds: Set<Int> = [], arrivalTime: Double = 0, priority: Int = 0,
-                cacheSalt: String? = nil) {
+                cacheSalt: String? = nil, logitsProcessors: [any LogitsProcessor] = []) {
+        self.logitsProcessors = logitsProcessors
         self.requestId = requestId
         self.promptTokenIds = promptTokenIds
         self.params = params
@@ -63,7 +66,7 @@ public struct TokenLogprobs: Sendable, Equatable {
 
 public struct EngineCoreOutput: Sendable {
     public var requestId: String
-    /// Tokens generated this step (one per step today).
+    /// Tokens generated this step: one, or 1 + accepted drafts with speculative decoding.
     public var newTokenIds: [Int]
     /// One entry per new token when `params.logprobs != nil`.
     public var newLogprobs: [TokenLogprobs]?
@@ -117,12 +120,15 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var maxLogprobs = 20
     /// Seeds the generator shared by requests without their own seed.
     public var seed: UInt64 = 0
+    /// Most draft tokens a `DraftProposer` may add per request and step (vLLM num_speculative_tokens).
+    public var numSpeculativeTokens = 0
 
     public init(numBlocks: Int, maxModelLen: Int, blockSize: Int = 16, maxNumSeqs: Int = 256,
                 maxNumBatchedTokens: Int = 2048, enablePrefixCaching: Bool = true,
                 enableChunkedPrefill: Bool = true, longPrefillTokenThreshold: Int? = nil,
                 maxWaitingRequests: Int? = nil, policy: SchedulingPolicy = .fcfs,
-                maxLogprobs: Int = 20, seed: UInt64 = 0) {
+                maxLogprobs: Int = 20, seed: UInt64 = 0, numSpeculativeTokens: Int = 0) {
+        self.numSpeculativeTokens = numSpeculativeTokens
         self.numBlocks = numBlocks
         self.maxModelLen = maxModelLen
         self.blockSize = blockSize
@@ -146,6 +152,9 @@ public struct SchedulerConfig: Sendable, Equatable {
             throw bad("max_num_batched_tokens must be at least 1, got \(maxNumBatchedTokens).")
         }
         if maxModelLen < 2 { throw bad("max_model_len must be at least 2, got \(maxModelLen).") }
+        if numSpeculativeTokens < 0 {
+            throw bad("num_speculative_tokens must be at least 0, got \(numSpeculativeTokens).")
+        }
         if let threshold = longPrefillTokenThreshold, threshold < 1 {
             throw bad("long_prefill_token_threshold must be at least 1, got \(threshold).")
         }
@@ -179,6 +188,9 @@ public struct SchedulerStats: Sendable, Equatable {
     /// Prefill tokens computed (not served from cache) in the last step.
     public var lastStepPrefillTokens = 0
     public var numSteps = 0
+    /// Draft tokens verified and accepted (cumulative; speculative decoding only).
+    public var numDraftTokens = 0
+    public var numAcceptedTokens = 0
 
     public init() {}
 }

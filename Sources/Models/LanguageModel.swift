@@ -41,24 +41,49 @@ public struct ForwardBatch: Sendable {
     }
 }
 
+/// The KV-cache shape of one attention layer. Mixed-attention models (Gemma 2/3 alternate sliding and
+/// global layers) give each layer its own.
+public struct AttentionLayerSpec: Sendable, Equatable {
+    public var numKVHeads: Int
+    public var headDim: Int
+    /// Tokens a query attends back to; nil for full (global) attention.
+    public var slidingWindow: Int?
+
+    public init(numKVHeads: Int, headDim: Int, slidingWindow: Int? = nil) {
+        self.numKVHeads = numKVHeads
+        self.headDim = headDim
+        self.slidingWindow = slidingWindow
+    }
+}
+
 /// Shape facts the engine needs to size the KV cache and validate requests.
 public struct ModelSpec: Sendable, Equatable {
     public var architecture: String
     public var vocabSize: Int
     public var maxPositionEmbeddings: Int
-    public var numLayers: Int
-    public var numKVHeads: Int
-    public var headDim: Int
+    /// One entry per decoder layer, in order.
+    public var layers: [AttentionLayerSpec]
+    /// End-of-sequence ids the model's own config names (the engine adds generation_config's).
+    public var eosTokenIds: [Int] = []
 
-    public init(architecture: String, vocabSize: Int, maxPositionEmbeddings: Int,
-                numLayers: Int, numKVHeads: Int, headDim: Int) {
+    public init(architecture: String, vocabSize: Int, maxPositionEmbeddings: Int, layers: [AttentionLayerSpec]) {
         self.architecture = architecture
         self.vocabSize = vocabSize
         self.maxPositionEmbeddings = maxPositionEmbeddings
-        self.numLayers = numLayers
-        self.numKVHeads = numKVHeads
-        self.headDim = headDim
+        self.layers = layers
     }
+
+    /// Every layer alike, with full attention.
+    public init(architecture: String, vocabSize: Int, maxPositionEmbeddings: Int,
+                numLayers: Int, numKVHeads: Int, headDim: Int) {
+        self.init(architecture: architecture, vocabSize: vocabSize, maxPositionEmbeddings: maxPositionEmbeddings,
+                  layers: Array(repeating: AttentionLayerSpec(numKVHeads: numKVHeads, headDim: headDim),
+                                count: numLayers))
+    }
+
+    public var numLayers: Int { layers.count }
+    /// K and V elements one token takes across all layers.
+    public var kvElementsPerToken: Int { layers.reduce(0) { $0 + 2 * $1.numKVHeads * $1.headDim } }
 }
 
 /// A causal LM that runs a `ForwardBatch` against a paged KV cache it owns.

@@ -97,5 +97,6 @@ extension ModelSpec {
         self.init(architecture: config.architecture, vocabSize: config.vocabSize,
                   maxPositionEmbeddings: config.maxPositionEmbeddings, numLayers: config.numLayers,
                   numKVHeads: config.numKVHeads, headDim: config.headDim)
+        eosTokenIds = config.eosTokenIds
     }
 }

@@ -22,7 +22,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .invalidField(source, field, reason):
             return "\(source): field '\(field)' is invalid: \(reason)"
         case let .unsupportedArchitecture(name):
-            return "unsupported model architecture '\(name)' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM; GGUF: llama, qwen2, qwen3)"
+            let supported = ModelRegistry.shared.architectureNames.joined(separator: ", ")
+            return "Model architectures ['\(name)'] are not supported for now. Supported architectures: \(supported)"
         case let .unsupportedRopeScaling(kind):
             return "unsupported rope_scaling type '\(kind)' (supported: llama3, linear)"
         case let .missingTensor(name):

@@ -4,7 +4,10 @@ import Weights
 
 /// The CPU runtime for Llama-family decoders (Llama, Mistral, Qwen2, Qwen3): pre-norm attention
 /// with GQA and rope, SwiGLU MLP, RMSNorm everywhere.
-public final class LlamaModel: CausalLanguageModel {
+public final class LlamaModel: CausalLanguageModel, ModelArchitecture {
+    public static let architectureNames = Array(LlamaConfig.huggingFaceArchitectures.keys.sorted())
+        + Array(LlamaConfig.ggufArchitectures.keys.sorted())
+
     public let config: LlamaConfig
     public let spec: ModelSpec
     private let weights: LlamaWeights
@@ -13,6 +16,26 @@ public final class LlamaModel: CausalLanguageModel {
     private let inverseFrequencies: FloatVector
     private let scratch: ForwardScratch
     private var cache: PagedKVCache?
+
+    /// Loads an HF folder (HF rope layout, rotate_half) or a GGUF file. llama.cpp's converter permutes
+    /// the q/k rows of `llama` models for interleaved-pair rope; qwen2/qwen3 keep HF order.
+    public static func load(_ source: ModelSource) throws -> any CausalLanguageModel {
+        try loadLlama(source)
+    }
+
+    /// `load` with the concrete type, for benchmarks and tests of this family.
+    public static func loadLlama(_ source: ModelSource) throws -> LlamaModel {
+        switch source {
+        case let .huggingFace(folder, _):
+            let config = try LlamaConfig(huggingFaceFolder: folder)
+            return try LlamaModel(config: config, store: try SafetensorsStore(directory: folder),
+                                  names: .huggingFace, neoxRope: true)
+        case let .gguf(file):
+            let config = try LlamaConfig(ggufMetadata: file.metadata, source: file.path,
+                                         hasOutputTensor: file.contains(TensorNames.gguf.lmHead))
+            return try LlamaModel(config: config, store: file, names: .gguf, neoxRope: config.family != .llama)
+        }
+    }
 
     /// Builds the model over `store`; `names` selects the HF or GGUF tensor layout.
     init(config: LlamaConfig, store: WeightStore, names: TensorNames, neoxRope: Bool) throws {

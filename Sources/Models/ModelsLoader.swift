@@ -1,30 +1,24 @@
 import Foundation
 import Weights
 
-/// Opens a model from where `ModelLocator` found it.
+/// Opens a model from where `ModelLocator` found it, through the model registry.
 public enum ModelLoader {
-    public static func load(_ location: ModelLocation) throws -> LlamaModel {
+    public static func load(_ location: ModelLocation, registry: ModelRegistry = .shared) throws
+        -> any CausalLanguageModel {
+        try registry.load(source(for: location))
+    }
+
+    /// Opens the location far enough for the registry to read its architecture name.
+    public static func source(for location: ModelLocation) throws -> ModelSource {
         switch location {
         case let .huggingFaceFolder(path):
-            return try loadHuggingFaceFolder(path)
+            let configPath = (path as NSString).appendingPathComponent("config.json")
+            guard let data = FileManager.default.contents(atPath: configPath) else {
+                throw ModelError.unreadableConfig(path: configPath, reason: "file not found or unreadable")
+            }
+            return .huggingFace(folder: path, configJSON: data)
         case let .ggufFile(path):
-            return try loadGGUF(path)
+            return .gguf(try GGUFFile(path: path))
         }
-    }
-
-    /// An HF folder: config.json plus *.safetensors (HF rope layout, rotate_half).
-    public static func loadHuggingFaceFolder(_ path: String) throws -> LlamaModel {
-        let config = try LlamaConfig(huggingFaceFolder: path)
-        let store = try SafetensorsStore(directory: path)
-        return try LlamaModel(config: config, store: store, names: .huggingFace, neoxRope: true)
-    }
-
-    /// A GGUF file. llama.cpp's converter permutes the q/k rows of `llama` models for interleaved-pair
-    /// rope; qwen2/qwen3 keep HF order and use rotate_half.
-    public static func loadGGUF(_ path: String) throws -> LlamaModel {
-        let file = try GGUFFile(path: path)
-        let config = try LlamaConfig(ggufMetadata: file.metadata, source: path,
-                                     hasOutputTensor: file.contains(TensorNames.gguf.lmHead))
-        return try LlamaModel(config: config, store: file, names: .gguf, neoxRope: config.family != .llama)
     }
 }

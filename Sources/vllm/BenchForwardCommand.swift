@@ -35,7 +35,7 @@ struct BenchForwardCommand: AsyncParsableCommand {
         CPUKernels.initialize(threads: threads)
         let location = try ModelLocator.resolve(model)
         let loadStart = Date()
-        let model = try ModelLoader.load(location)
+        let model = try LlamaModel.loadLlama(ModelLoader.source(for: location))
         let config = model.config
         print("model \(location.path)")
         print("  \(config.architecture): hidden \(config.hiddenSize), layers \(config.numLayers), heads \(config.numHeads)/\(config.numKVHeads), vocab \(config.vocabSize); loaded in \(String(format: "%.2f", Date().timeIntervalSince(loadStart))) s")

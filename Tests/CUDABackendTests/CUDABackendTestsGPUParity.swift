@@ -53,7 +53,7 @@ final class CUDABackendTestsGPUParity: XCTestCase {
     func testStoriesPrefillAndDecodeMatchCPU() throws {
         let device = try makeDevice()
         let folder = try storiesFolder()
-        let cpu = try ModelLoader.loadHuggingFaceFolder(folder)
+        let cpu = try LlamaModel.loadLlama(ModelLoader.source(for: .huggingFaceFolder(folder)))
         let gpu = try CUDALlamaModel.load(.huggingFaceFolder(folder), device: device)
         try cpu.allocateKVCache(numBlocks: 4, blockSize: 4)
         try gpu.allocateKVCache(numBlocks: 4, blockSize: 4)

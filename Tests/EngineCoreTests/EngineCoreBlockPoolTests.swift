@@ -87,7 +87,7 @@ final class EngineCoreKVCacheManagerTests: XCTestCase {
     private func state(_ id: String, _ prompt: [Int], salt: String? = nil, promptLogprobs: Int? = nil) -> RequestState {
         var params = makeParams(maxTokens: 4)
         params.promptLogprobs = promptLogprobs
-        return RequestState(request: makeRequest(id, prompt, params, salt: salt), maxTokens: 4, sequenceNumber: 0)
+        return RequestState(request: makeRequest(id, prompt, params, salt: salt), maxTokens: 4, sequenceNumber: 0, vocabSize: 1 << 17)
     }
 
     /// Simulates the model computing everything that was allocated for.

@@ -6,7 +6,7 @@ final class EngineCoreSamplerTests: XCTestCase {
     private func state(_ params: SamplingParams, prompt: [Int] = [9], outputs: [Int] = [],
                        eos: Set<Int> = []) -> RequestState {
         let request = makeRequest("s", prompt, params, eos: eos)
-        let state = RequestState(request: request, maxTokens: 100, sequenceNumber: 0)
+        let state = RequestState(request: request, maxTokens: 100, sequenceNumber: 0, vocabSize: 1 << 17)
         for token in outputs { state.appendOutputToken(token) }
         return state
     }

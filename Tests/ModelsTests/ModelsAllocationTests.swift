@@ -54,7 +54,7 @@ final class ModelsAllocationTests: XCTestCase {
     func testFixtureDecodeStepAllocatesNothing() throws {
         // Plain, tied, biased (qwen2) and q/k-normed (qwen3) layers.
         for fixture in ["llama_untied", "llama_tied", "qwen2", "qwen3"] {
-            let model = try ModelLoader.load(.huggingFaceFolder(TestPaths.fixture(fixture)))
+            let model = try loadLlama(.huggingFaceFolder(TestPaths.fixture(fixture)))
             let allocations = try decodeAllocations(model)
             XCTAssertEqual(allocations, 0, "\(fixture): heap allocations over 8 warmed-up decode steps")
         }
@@ -62,7 +62,7 @@ final class ModelsAllocationTests: XCTestCase {
 
     func testQuantizedGGUFDecodeStepAllocatesNothing() throws {
         for file in ["llama_untied_q4_0", "llama_untied_q8_0", "qwen2_q4_1"] {
-            let model = try ModelLoader.load(.ggufFile(TestPaths.fixture("gguf/\(file).gguf")))
+            let model = try loadLlama(.ggufFile(TestPaths.fixture("gguf/\(file).gguf")))
             let allocations = try decodeAllocations(model)
             XCTAssertEqual(allocations, 0, "\(file): heap allocations over 8 warmed-up decode steps")
         }
@@ -70,7 +70,7 @@ final class ModelsAllocationTests: XCTestCase {
 
     func testStoriesDecodeStepAllocatesNothing() throws {
         let folder = try TestPaths.requireSharedAsset("stories260K-hf")
-        let model = try ModelLoader.load(.huggingFaceFolder(folder))
+        let model = try loadLlama(.huggingFaceFolder(folder))
         let allocations = try decodeAllocations(model)
         XCTAssertEqual(allocations, 0, "stories260K: heap allocations over 8 warmed-up decode steps")
     }

@@ -8,7 +8,7 @@ final class ModelsBatchInvarianceTests: XCTestCase {
 
     func checkInvariance(fixture name: String) throws {
         let folder = TestPaths.fixture(name)
-        let model = try ModelLoader.load(.huggingFaceFolder(folder))
+        let model = try loadLlama(.huggingFaceFolder(folder))
         let sequence = try ReferenceLogits.load(folder).token_ids
         try model.allocateKVCache(numBlocks: 24, blockSize: blockSize)
         var batch = ForwardBatch()
@@ -58,7 +58,7 @@ final class ModelsBatchInvarianceTests: XCTestCase {
     func testQwen3LogitsIndependentOfBatchAndChunking() throws { try checkInvariance(fixture: "qwen3") }
 
     func testRejectsBadBatchesWithClearErrors() throws {
-        let model = try ModelLoader.load(.huggingFaceFolder(TestPaths.fixture("llama_tied")))
+        let model = try loadLlama(.huggingFaceFolder(TestPaths.fixture("llama_tied")))
         var batch = ForwardBatch()
         makeBatch([SequenceChunk(blocks: [0], start: 0, tokens: [1, 2], allLogits: true)], blockSize: blockSize, into: &batch)
         var logits = [Float](repeating: 0, count: 2 * model.spec.vocabSize)

@@ -42,7 +42,7 @@ final class ModelsPanelWeightsTests: XCTestCase {
         let halfPath = dir.appendingPathComponent("half.gguf").path, f32Path = dir.appendingPathComponent("f32.gguf").path
         try rewrite(source, half: half, asF32: false, to: halfPath)
         try rewrite(source, half: half, asF32: true, to: f32Path)
-        return (try ModelLoader.load(.ggufFile(halfPath)), try ModelLoader.load(.ggufFile(f32Path)))
+        return (try loadLlama(.ggufFile(halfPath)), try loadLlama(.ggufFile(f32Path)))
     }
 
     /// 140 tokens: alone, the prompt's matmuls take the panel GEMM (128 rows and more); in chunks, the

@@ -22,12 +22,12 @@ final class ModelsReferenceLogitsTests: XCTestCase {
 
     func checkFolder(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let folder = TestPaths.fixture(name)
-        let model = try ModelLoader.load(.huggingFaceFolder(folder))
+        let model = try loadLlama(.huggingFaceFolder(folder))
         try check(model, reference: try ReferenceLogits.load(folder), file: file, line: line)
     }
 
     func checkGGUF(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try ModelLoader.load(.ggufFile(TestPaths.fixture("gguf/\(name).gguf")))
+        let model = try loadLlama(.ggufFile(TestPaths.fixture("gguf/\(name).gguf")))
         try check(model, reference: try ReferenceLogits.load(TestPaths.fixture(name)), file: file, line: line)
     }
 
@@ -46,7 +46,7 @@ final class ModelsReferenceLogitsTests: XCTestCase {
     /// Quantized GGUFs against transformers on the dequantized weights. Non-fp32 models keep K/V
     /// in fp16 (relative error ~3e-4 here, ~5e-7 with an fp32 cache), hence the looser bound.
     func checkQuantizedGGUF(_ stem: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try ModelLoader.load(.ggufFile(TestPaths.fixture("gguf/\(stem).gguf")))
+        let model = try loadLlama(.ggufFile(TestPaths.fixture("gguf/\(stem).gguf")))
         let data = try Data(contentsOf: TestPaths.fixtures.appendingPathComponent("gguf/\(stem).reference.json"))
         let reference = try JSONDecoder().decode(ReferenceLogits.self, from: data)
         try check(model, reference: reference, tolerance: 2e-2, file: file, line: line)
@@ -65,7 +65,7 @@ final class ModelsReferenceLogitsTests: XCTestCase {
 
     func testGGUFConfigMatchesHFConfig() throws {
         let hf = try LlamaConfig(huggingFaceFolder: TestPaths.fixture("qwen2"))
-        let gguf = try ModelLoader.load(.ggufFile(TestPaths.fixture("gguf/qwen2.gguf"))).config
+        let gguf = try loadLlama(.ggufFile(TestPaths.fixture("gguf/qwen2.gguf"))).config
         XCTAssertEqual(gguf.family, .qwen2)
         XCTAssertEqual(gguf.hiddenSize, hf.hiddenSize)
         XCTAssertEqual(gguf.intermediateSize, hf.intermediateSize)

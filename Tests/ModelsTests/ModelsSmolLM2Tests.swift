@@ -23,7 +23,7 @@ final class ModelsSmolLM2Tests: XCTestCase {
         }
         let data = try Data(contentsOf: TestPaths.fixtures.appendingPathComponent("smollm2_q4_1_greedy.json"))
         let reference = try JSONDecoder().decode(Reference.self, from: data)
-        let model = try ModelLoader.load(.ggufFile(path))
+        let model = try loadLlama(.ggufFile(path))
         XCTAssertEqual(model.config.family, .llama)
         XCTAssertTrue(model.config.tieWordEmbeddings)
         let blockSize = 16

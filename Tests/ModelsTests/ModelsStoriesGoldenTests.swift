@@ -20,7 +20,7 @@ final class ModelsStoriesGoldenTests: XCTestCase {
         let folder = try TestPaths.requireSharedAsset("stories260K-hf")
         let goldenPath = try TestPaths.requireSharedAsset("llama2c/stories260K_golden.json")
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: goldenPath)))
-        return (try ModelLoader.load(.huggingFaceFolder(folder)), golden)
+        return (try loadLlama(.huggingFaceFolder(folder)), golden)
     }
 
     func testGreedyIdsMatchLlama2c() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Weights
 import XCTest
 
 /// Paths and helpers shared by the model tests.
@@ -87,4 +88,9 @@ struct ReferenceLogits: Decodable {
         let data = try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("reference.json"))
         return try JSONDecoder().decode(ReferenceLogits.self, from: data)
     }
+}
+
+/// Loads a Llama-family fixture through the registry's source reading, typed as the concrete model.
+func loadLlama(_ location: ModelLocation) throws -> LlamaModel {
+    try LlamaModel.loadLlama(ModelLoader.source(for: location))
 }
