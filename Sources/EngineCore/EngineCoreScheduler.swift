@@ -201,8 +201,10 @@ extension Scheduler {
                 if request.pendingPromptLogprobs.isEmpty { request.pendingPromptLogprobs.append(nil) }
                 request.pendingPromptLogprobs.append(contentsOf: chunk)
             }
-            kvCache.cacheComputedBlocks(of: request)
-            guard !outcome.sampled.isEmpty else { continue }
+            guard !outcome.sampled.isEmpty else {
+                kvCache.cacheComputedBlocks(of: request)
+                continue
+            }
 
             var promptLogprobs: [TokenLogprobs?]?
             if request.needsPromptLogprobs {
@@ -219,6 +221,9 @@ extension Scheduler {
                 stop = stopCondition(request, lastToken: token)
                 if stop != nil { break }  // tokens verified past a stop are dropped, as in vLLM
             }
+            // Accepted drafts have KV but were tokens only once appended; a stop may have cut them.
+            request.numComputedTokens = min(request.numComputedTokens, request.numTokens)
+            kvCache.cacheComputedBlocks(of: request)
             let newTokens = result.sampledTokenIds[outcome.sampled.lowerBound..<(outcome.sampled.lowerBound + appended)]
             var newLogprobs = outcome.logprobs
             if let count = newLogprobs?.count, count > appended { newLogprobs?.removeLast(count - appended) }

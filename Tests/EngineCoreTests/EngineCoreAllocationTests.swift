@@ -71,6 +71,23 @@ final class EngineCoreAllocationTests: XCTestCase {
         XCTAssertEqual(counts, Array(repeating: 0, count: counts.count), "penalties and logit bias")
     }
 
+    /// A grammar-style mask processor on every request (one forced token per step) keeps the step
+    /// allocation-free, and the forced tokens are what comes out.
+    func testMaskedDecodeStepAllocatesNothing() throws {
+        let forced = (0..<40).map { 3 + ($0 * 7) % 50 }
+        var processors: [ForcedSequenceProcessor] = []
+        let masked = requests(4) { index, params in params.temperature = index % 2 == 0 ? 0 : 0.9 }.map { request in
+            var request = request
+            let processor = ForcedSequenceProcessor(sequence: forced, end: 2, vocabSize: 128)
+            processors.append(processor)
+            request.logitsProcessors = [processor]
+            return request
+        }
+        let counts = try decodeStepAllocations(masked)
+        XCTAssertEqual(counts, Array(repeating: 0, count: counts.count), "masked")
+        XCTAssertTrue(processors.allSatisfy { $0.calls == 13 }, "prefill + 4 warm-up + 8 measured steps")
+    }
+
     /// Logprobs are returned as arrays: one for the step's entries, one for each non-empty top list.
     func testLogprobsDecodeStepAllocations() throws {
         let counts = try decodeStepAllocations(requests(4) { index, params in
