@@ -1,27 +1,11 @@
 import CKernels
 import Weights
 
-/// One decoder layer's weights.
-struct LlamaLayerWeights {
-    let attnNorm: FloatVector
-    let q: LinearWeight
-    let k: LinearWeight
-    let v: LinearWeight
-    let o: LinearWeight
-    /// Qwen3: per-head RMS norm of q and k before rope.
-    let qNorm: FloatVector?
-    let kNorm: FloatVector?
-    let ffnNorm: FloatVector
-    let gate: LinearWeight
-    let up: LinearWeight
-    let down: LinearWeight
-}
-
 /// All weights of a Llama-family model, read in place from `store`.
 struct LlamaWeights {
     let store: WeightStore
     let embedding: WeightTensor
-    let layers: [LlamaLayerWeights]
+    let layers: [LlamaLayer<CPUDecoderOps>]
     let finalNorm: FloatVector
     let lmHead: LinearWeight
     let ropeFreqFactors: [Float]?
@@ -50,7 +34,7 @@ struct LlamaWeights {
         }
         layers = try (0..<config.numLayers).map { index in
             let name = { (part: TensorNames.LayerPart) in names.layer(index, part) }
-            return LlamaLayerWeights(
+            return LlamaLayer<CPUDecoderOps>(
                 attnNorm: try reader.vector(name(.attnNorm), count: hidden),
                 q: try reader.linear(name(.q), out: config.qDim, in: hidden, biasName: name(.qBias)),
                 k: try reader.linear(name(.k), out: config.kvDim, in: hidden, biasName: name(.kBias)),
