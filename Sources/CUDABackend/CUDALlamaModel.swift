@@ -2,29 +2,15 @@ import Foundation
 import Models
 import Weights
 
-/// One decoder layer's device weights.
-struct CUDALayerWeights {
-    let attnNorm: DeviceBuffer
-    let q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, o: DeviceBuffer
-    let qBias: DeviceBuffer?, kBias: DeviceBuffer?, vBias: DeviceBuffer?, oBias: DeviceBuffer?
-    let qNorm: DeviceBuffer?, kNorm: DeviceBuffer?
-    let ffnNorm: DeviceBuffer
-    let gate: DeviceBuffer, up: DeviceBuffer, down: DeviceBuffer
-}
-
-/// The Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) on an NVIDIA GPU through libvllm_cuda.so.
-/// Same math as the CPU `LlamaModel`: fp32 residual stream, bf16 matmul inputs (cuBLAS, fp32
-/// accumulate), bf16 paged KV cache owned here.
+/// The Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) on an NVIDIA GPU through libvllm_cuda.so:
+/// the family's `LlamaDecoder`, the same code the CPU `LlamaModel` runs, over `CUDADecoderOps`. fp32
+/// residual stream, bf16 matmul inputs (cuBLAS, fp32 accumulate), bf16 paged KV cache owned here.
 public final class CUDALlamaModel: CausalLanguageModel {
     public let config: LlamaConfig
     public let spec: ModelSpec
     public let device: CUDADevice
-    let neoxRope: Bool
-    let embedding: DeviceBuffer
-    let lmHead: DeviceBuffer
-    let finalNorm: DeviceBuffer
-    let inverseFrequencies: DeviceBuffer
-    let layers: [CUDALayerWeights]
+    let ops: CUDADecoderOps
+    let decoder: LlamaDecoder<CUDADecoderOps>
     var scratch: CUDAForwardScratch
     var cache: CUDAKVCache?
     var staging: [Int32] = []
@@ -52,11 +38,11 @@ public final class CUDALlamaModel: CausalLanguageModel {
         self.config = config
         spec = ModelSpec(config)
         self.device = device
-        self.neoxRope = neoxRope
         let upload = CUDAWeightUploader(device: device, store: store)
         let hidden = config.hiddenSize
-        embedding = try upload.matrix(names.embedding, rows: config.vocabSize, columns: hidden)
-        finalNorm = try upload.vector(names.finalNorm, count: hidden).buffer
+        let embedding = try upload.matrix(names.embedding, rows: config.vocabSize, columns: hidden)
+        let finalNorm = try upload.vector(names.finalNorm, count: hidden).buffer
+        let lmHead: DeviceBuffer
         if !config.tieWordEmbeddings, store.contains(names.lmHead) {
             lmHead = try upload.matrix(names.lmHead, rows: config.vocabSize, columns: hidden)
         } else if config.tieWordEmbeddings {
@@ -68,27 +54,33 @@ public final class CUDALlamaModel: CausalLanguageModel {
         if let ropeName = names.ropeFreqs, store.contains(ropeName) {
             freqFactors = try upload.vector(ropeName, count: config.rotaryDim / 2).values
         }
-        inverseFrequencies = try upload.floats(ropeInverseFrequencies(config: config, freqFactors: freqFactors),
-                                               what: "rope inverse frequencies")
-        layers = try (0..<config.numLayers).map { index in
+        let inverseFrequencies = try upload.floats(ropeInverseFrequencies(config: config, freqFactors: freqFactors),
+                                                   what: "rope inverse frequencies")
+        func linear(_ name: String, out: Int, in inFeatures: Int, bias: String? = nil) throws -> CUDALinear {
+            CUDALinear(name: name, weight: try upload.matrix(name, rows: out, columns: inFeatures),
+                       bias: try bias.flatMap { try upload.optionalVector($0, count: out) },
+                       inFeatures: inFeatures, outFeatures: out)
+        }
+        let layers = try (0..<config.numLayers).map { index in
             let name = { (part: CUDALayerPart) in names.layer(index, part) }
-            return CUDALayerWeights(
+            return LlamaLayer<CUDADecoderOps>(
                 attnNorm: try upload.vector(name(.attnNorm), count: hidden).buffer,
-                q: try upload.matrix(name(.q), rows: config.qDim, columns: hidden),
-                k: try upload.matrix(name(.k), rows: config.kvDim, columns: hidden),
-                v: try upload.matrix(name(.v), rows: config.kvDim, columns: hidden),
-                o: try upload.matrix(name(.o), rows: hidden, columns: config.qDim),
-                qBias: try upload.optionalVector(name(.qBias), count: config.qDim),
-                kBias: try upload.optionalVector(name(.kBias), count: config.kvDim),
-                vBias: try upload.optionalVector(name(.vBias), count: config.kvDim),
-                oBias: try upload.optionalVector(name(.oBias), count: hidden),
+                q: try linear(name(.q), out: config.qDim, in: hidden, bias: name(.qBias)),
+                k: try linear(name(.k), out: config.kvDim, in: hidden, bias: name(.kBias)),
+                v: try linear(name(.v), out: config.kvDim, in: hidden, bias: name(.vBias)),
+                o: try linear(name(.o), out: hidden, in: config.qDim, bias: name(.oBias)),
                 qNorm: config.hasQKNorm ? try upload.vector(name(.qNorm), count: config.headDim).buffer : nil,
                 kNorm: config.hasQKNorm ? try upload.vector(name(.kNorm), count: config.headDim).buffer : nil,
                 ffnNorm: try upload.vector(name(.ffnNorm), count: hidden).buffer,
-                gate: try upload.matrix(name(.gate), rows: config.intermediateSize, columns: hidden),
-                up: try upload.matrix(name(.up), rows: config.intermediateSize, columns: hidden),
-                down: try upload.matrix(name(.down), rows: hidden, columns: config.intermediateSize))
+                gate: try linear(name(.gate), out: config.intermediateSize, in: hidden),
+                up: try linear(name(.up), out: config.intermediateSize, in: hidden),
+                down: try linear(name(.down), out: hidden, in: config.intermediateSize))
         }
+        ops = CUDADecoderOps(device: device, vocabSize: config.vocabSize, inverseFrequencies: inverseFrequencies,
+                             neoxRope: neoxRope)
+        decoder = LlamaDecoder(config: config, embedding: embedding, layers: layers, finalNorm: finalNorm,
+                               lmHead: CUDALinear(name: names.lmHead, weight: lmHead, bias: nil, inFeatures: hidden,
+                                                  outFeatures: config.vocabSize))
         scratch = CUDAForwardScratch(device: device, config: config)
     }
 

@@ -63,8 +63,8 @@ final class CPUDecoderOps: DecoderOps {
                            scale, &meta)
     }
 
-    func siluMul(gate: Buffer, up: Buffer, into out: Buffer, count: Int) {
-        vk_silu_mul(out, gate, up, Int64(count))
+    func siluMul(gate: Buffer, up: Buffer, into out: Buffer, rows: Int, width: Int) {
+        vk_silu_mul(out, gate, up, Int64(rows * width))
     }
 
     func add(_ x: Buffer, into residual: Buffer, count: Int) {

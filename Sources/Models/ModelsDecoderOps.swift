@@ -29,8 +29,8 @@ public protocol DecoderOps: AnyObject {
     /// each sequence's cached keys and values.
     func attention(layer: Int, q: Buffer, k: Buffer, v: Buffer, into out: Buffer, rows: Int,
                    numHeads: Int, numKVHeads: Int, headDim: Int, scale: Float, step: Step) throws
-    /// out = silu(gate) * up, elementwise.
-    func siluMul(gate: Buffer, up: Buffer, into out: Buffer, count: Int) throws
+    /// out = silu(gate) * up, elementwise over rows x width.
+    func siluMul(gate: Buffer, up: Buffer, into out: Buffer, rows: Int, width: Int) throws
     /// residual += x, elementwise.
     func add(_ x: Buffer, into residual: Buffer, count: Int) throws
     /// out[i] = x[logitRows[i]]: the rows whose logits the step wants.

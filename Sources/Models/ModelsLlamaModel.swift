@@ -220,7 +220,7 @@ public struct LlamaDecoder<Ops: DecoderOps> {
 
         try ops.rmsNorm(b.residual, into: b.normed, weight: layer.ffnNorm, rows: rows, width: c.hiddenSize, eps: eps)
         try ops.linear(b.normed, rows: rows, (layer.gate, b.gate), (layer.up, b.up), nil)
-        try ops.siluMul(gate: b.gate, up: b.up, into: b.activated, count: rows * c.intermediateSize)
+        try ops.siluMul(gate: b.gate, up: b.up, into: b.activated, rows: rows, width: c.intermediateSize)
         try ops.linear(b.activated, rows: rows, (layer.down, b.projected))
         try ops.add(b.projected, into: b.residual, count: rows * c.hiddenSize)
     }
