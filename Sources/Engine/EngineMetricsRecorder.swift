@@ -50,8 +50,13 @@ struct EngineMetricsRecorder {
         }
     }
 
+    /// A parent request ended (every choice finished or aborted).
+    mutating func requestFinished(maxGenerationTokens: Int) {
+        stats.requestMaxNumGenerationTokens.observe(Double(maxGenerationTokens))
+    }
+
     /// This recorder's histograms with the core's gauges and counters filled in.
-    func snapshot(core: SchedulerStats, numKVBlocks: Int, blockSize: Int) -> EngineStats {
+    func snapshot(core: SchedulerStats, numKVBlocks: Int, blockSize: Int, enablePrefixCaching: Bool) -> EngineStats {
         var result = stats
         result.numRunning = core.numRunning
         result.numWaiting = core.numWaiting
@@ -64,6 +69,7 @@ struct EngineMetricsRecorder {
         result.numSteps = core.numSteps
         result.numKVBlocks = numKVBlocks
         result.blockSize = blockSize
+        result.enablePrefixCaching = enablePrefixCaching
         return result
     }
 }

@@ -52,6 +52,9 @@ final class EngineRequestState {
 
     var finished: Bool { completions.allSatisfy(\.finished) }
 
+    /// The most tokens any of the n completions generated (vllm:request_max_num_generation_tokens).
+    var maxGenerationTokens: Int { completions.map(\.tokenIds.count).max() ?? 0 }
+
     /// Drops this state's share of the last reported outputs, so that once the caller has released
     /// them too the completions' text and ids grow in place and the array is reused.
     func releaseReportedOutputs() {

@@ -29,10 +29,8 @@ struct RequestValidator: @unchecked Sendable {
             throw EngineError(.invalidRequest, "Got priority \(priority) but Priority scheduling is not enabled.",
                               param: "priority")
         }
-        if let salt = cacheSalt, salt.isEmpty {
-            throw EngineError(.invalidRequest, "Parameter 'cache_salt' must be a non-empty string if provided.",
-                              param: "cache_salt")
-        }
+        try EngineRequestChecks.validate(params: params, cacheSalt: cacheSalt, vocabSize: vocabSize,
+                                         maxLogprobs: maxLogprobs)
         let text: String?
         let ids: [Int]
         switch prompt {
@@ -55,15 +53,6 @@ struct RequestValidator: @unchecked Sendable {
             throw EngineError(.invalidRequest, "Token id \(id) is out of vocabulary (vocabulary size \(vocabSize)).",
                               param: "prompt")
         }
-        do {
-            try params.validate(vocabSize: vocabSize, maxLogprobs: maxLogprobs)
-        } catch {
-            throw EngineError.from(error)
-        }
-        for id in params.stopTokenIds where id < 0 || id >= vocabSize {
-            throw EngineError(.invalidRequest, "stop_token_ids contains \(id), which is out of vocabulary.",
-                              param: "stop_token_ids")
-        }
         let promptLength = ids.count
         if let maxTokens = params.maxTokens {
             if promptLength + maxTokens > maxModelLen {
@@ -81,6 +70,24 @@ struct RequestValidator: @unchecked Sendable {
                 "This model's maximum context length is \(maxModelLen) tokens. However, your request has "
                     + "\(promptLength) input tokens. Please reduce the length of the input messages.",
                 param: "input_tokens")
+        }
+    }
+}
+
+/// The checks that need only the request and the vocabulary size: sampling ranges (vLLM's
+/// SamplingParams rules) and cache_salt. Their one home; `RequestValidator` runs them, and so can a
+/// stand-in engine (the HTTP tests' fake) so that it refuses exactly what the real engine refuses.
+public enum EngineRequestChecks {
+    public static func validate(params: SamplingParams, cacheSalt: String?, vocabSize: Int, maxLogprobs: Int)
+        throws {
+        if let salt = cacheSalt, salt.isEmpty {
+            throw EngineError(.invalidRequest, "Parameter 'cache_salt' must be a non-empty string if provided.",
+                              param: "cache_salt")
+        }
+        do {
+            try params.validate(vocabSize: vocabSize, maxLogprobs: maxLogprobs)
+        } catch {
+            throw EngineError.from(error)
         }
     }
 }

@@ -95,13 +95,18 @@ public struct EngineStats: Sendable, Equatable {
     public var requestPromptTokens: EngineHistogram
     public var requestGenerationTokens: EngineHistogram
     public var requestParamsMaxTokens: EngineHistogram
+    /// One observation per parent request when its last choice ends: the most tokens any of its n choices
+    /// generated (vllm:request_max_num_generation_tokens).
+    public var requestMaxNumGenerationTokens: EngineHistogram
     /// One observation per parent request when it is added.
     public var requestParamsN = EngineHistogram(upperBounds: EngineHistogram.requestParamsNBounds)
     /// One observation per step: tokens in the batch.
     public var iterationTokens = EngineHistogram(upperBounds: EngineHistogram.iterationTokensBounds)
     // Cache configuration (vllm:cache_config_info labels).
+    /// Every KV block allocated, the core's reserved null block included (vLLM's num_gpu_blocks).
     public var numKVBlocks = 0
     public var blockSize = 0
+    public var enablePrefixCaching = false
     public var maxModelLen = 0
 
     public init(maxModelLen: Int) {
@@ -109,6 +114,7 @@ public struct EngineStats: Sendable, Equatable {
         requestPromptTokens = EngineHistogram(upperBounds: lengthBounds)
         requestGenerationTokens = EngineHistogram(upperBounds: lengthBounds)
         requestParamsMaxTokens = EngineHistogram(upperBounds: lengthBounds)
+        requestMaxNumGenerationTokens = EngineHistogram(upperBounds: lengthBounds)
         self.maxModelLen = maxModelLen
     }
 }

@@ -64,15 +64,19 @@ public final class LLMEngine {
         tokenTexts = TokenTextCache(tokenizer: bundle.tokenizer)
         metrics = EngineMetricsRecorder(maxModelLen: sizing.maxModelLen)
         let bytesPerBlock = bundle.model.kvCacheBytesPerBlock(blockSize: config.blockSize)
-        EngineLog.logger.info("""
-            KV cache: \(kvCacheTokens) tokens in \(numKVBlocks - 1) blocks of \(config.blockSize) \
-            (\((numKVBlocks * bytesPerBlock) >> 20) MiB); maximum concurrency for \(maxModelLen) tokens per \
-            request: \(String(format: "%.2f", maxConcurrency))x
-            """)
+        EngineLog.logger.info("\(kvCacheSummary(bytesPerBlock: bytesPerBlock))")
     }
 
     /// Tokens the KV cache holds (all blocks but the reserved null block).
     public var kvCacheTokens: Int { (numKVBlocks - 1) * config.blockSize }
+
+    /// The startup line: the same block count as vllm:cache_config_info's num_gpu_blocks (every block
+    /// allocated), and the tokens of the blocks that can hold them (the null block holds none).
+    func kvCacheSummary(bytesPerBlock: Int) -> String {
+        "KV cache: \(numKVBlocks) blocks of \(config.blockSize) tokens (\((numKVBlocks * bytesPerBlock) >> 20) MiB), "
+            + "\(kvCacheTokens) tokens usable (one block is the reserved null block); maximum concurrency for "
+            + "\(maxModelLen) tokens per request: \(String(format: "%.2f", maxConcurrency))x"
+    }
 
     /// How many full-length (maxModelLen) sequences fit in the KV cache at once.
     public var maxConcurrency: Double { Double(kvCacheTokens) / Double(maxModelLen) }
@@ -184,7 +188,10 @@ public final class LLMEngine {
                 stepOutputs.append(output)
                 reportedRequests.append(state)
             }
-            if state.finished { requests[state.requestId] = nil }
+            if state.finished {
+                requests[state.requestId] = nil
+                metrics.requestFinished(maxGenerationTokens: state.maxGenerationTokens)
+            }
         }
         touchedRequests.removeAll(keepingCapacity: true)
         metrics.stepFinished(batchTokens: core.stats.lastStepNumTokens)
@@ -208,6 +215,7 @@ public final class LLMEngine {
                                            promptLength: state.promptTokenIds.count, now: now)
             }
             core.abortRequests(coreIds)
+            metrics.requestFinished(maxGenerationTokens: state.maxGenerationTokens)
             if let output = state.makeOutput() { results.append(output) }
         }
         return results
@@ -220,7 +228,8 @@ public final class LLMEngine {
     }
 
     public func stats() -> EngineStats {
-        metrics.snapshot(core: core.stats, numKVBlocks: numKVBlocks, blockSize: config.blockSize)
+        metrics.snapshot(core: core.stats, numKVBlocks: numKVBlocks, blockSize: config.blockSize,
+                         enablePrefixCaching: config.enablePrefixCaching)
     }
 
     /// Offline batch generation: runs all prompts to completion; outputs in prompt order.

@@ -1,4 +1,5 @@
 import JSON
+import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -52,17 +53,17 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(status: .internalServerError, message: message, type: "server_error", code: "internal_error")
     }
 
-    /// Maps engine errors to HTTP errors.
-    public init(_ error: ServingError) {
-        switch error {
-        case .invalidRequest(let message, let param):
-            self = .badRequest(message, param: param)
-        case .contextLengthExceeded(let message):
-            self = .badRequest(message, param: "input_tokens", code: "context_length_exceeded")
-        case .overloaded(let message):
-            self = .overloaded(message)
-        case .internalFailure(let message):
-            self = .internalError(message)
+    /// The one mapping from the engine's errors to HTTP: status, OpenAI error type and code per kind.
+    public init(_ error: EngineError) {
+        switch error.kind {
+        case .invalidRequest:
+            self = .badRequest(error.message, param: error.param)
+        case .contextLengthExceeded:
+            self = .badRequest(error.message, param: "input_tokens", code: "context_length_exceeded")
+        case .overloaded, .shuttingDown:
+            self = .overloaded(error.message)
+        case .loadFailed, .invalidConfig, .modelFailure:
+            self = .internalError(error.message)
         }
     }
 
@@ -70,7 +71,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public init(any error: Error) {
         switch error {
         case let apiError as APIError: self = apiError
-        case let serving as ServingError: self.init(serving)
+        case let engine as EngineError: self.init(engine)
         case let parse as JSONParseError: self = .badRequest(parse.description)
         case let http as HTTPResponseError where http.status == .contentTooLarge:
             self = .payloadTooLarge(limit: 0)

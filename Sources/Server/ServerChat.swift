@@ -12,6 +12,8 @@ struct ChatPlan: Sendable {
     var maxTokens: Int
     var params: SamplingParams
     var priority: Int
+    /// vLLM's cache_salt: only requests with the same salt share prefix-cache blocks.
+    var cacheSalt: String?
     var stream: StreamSettings
     /// `top_logprobs` when `logprobs: true`.
     var topLogprobs: Int?
@@ -29,8 +31,7 @@ struct ChatPlan: Sendable {
         }
         let messages = try normalizeChatMessages(fields.value("messages"))
         let tools = try parseTools(fields)
-        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, vocabSize: engine.vocabSize,
-                                     limits: limits)
+        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, limits: limits)
         let wantsLogprobs = try fields.bool("logprobs") ?? false
         let top = try fields.int("top_logprobs")
         if let top {
@@ -46,6 +47,7 @@ struct ChatPlan: Sendable {
         topLogprobs = wantsLogprobs ? (top ?? 0) : nil
         params.logprobs = topLogprobs
         priority = try parsePriority(fields)
+        cacheSalt = try fields.string("cache_salt")
 
         let addGenerationPrompt = try fields.bool("add_generation_prompt") ?? true
         let continueFinal = try fields.bool("continue_final_message") ?? false
@@ -60,7 +62,7 @@ struct ChatPlan: Sendable {
         let rendered: String
         do {
             rendered = try engine.renderChat(render)
-        } catch let error as ServingError {
+        } catch let error as EngineError {
             throw APIError(error)
         } catch {
             throw APIError.badRequest("Could not apply the chat template: \(error)", param: "messages")
@@ -73,10 +75,6 @@ struct ChatPlan: Sendable {
         maxTokens = try resolveMaxTokens(requested: requested, promptLength: prepared.tokenIds.count,
                                          maxModelLen: engine.maxModelLen,
                                          param: fields.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens")
-        if params.minTokens > maxTokens {
-            throw APIError.badRequest("min_tokens must be less than or equal to max_tokens=\(maxTokens), got \(params.minTokens).",
-                                      param: "min_tokens")
-        }
         echoPrefix = ""
         if try fields.bool("echo") == true, case .object? = messages.last,
            case .string("assistant")? = messages.last?["role"], case .string(let content)? = messages.last?["content"] {
@@ -84,6 +82,11 @@ struct ChatPlan: Sendable {
         }
         id = makeRequestId(prefix: "chatcmpl-")
         created = Int(Date().timeIntervalSince1970)
+    }
+
+    func start(engine: any ServingEngine) throws -> (GenerationRun, AsyncThrowingStream<ChoiceOutput, Error>) {
+        try GenerationRun.start(engine: engine, baseId: id, prompts: [prompt], params: params, maxTokens: [maxTokens],
+                                priority: priority, cacheSalt: cacheSalt)
     }
 
     func chunk(choices: [JSONValue], usage: JSONValue?) -> JSONValue {
@@ -96,10 +99,8 @@ struct ChatPlan: Sendable {
 }
 
 /// Non-streaming chat completion response.
-func chatNonStreaming(_ plan: ChatPlan, engine: any ServingEngine, metrics: ServerMetrics?) async throws -> JSONValue {
-    let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
-                                                prompts: [plan.prompt], params: plan.params,
-                                                maxTokens: [plan.maxTokens], priority: plan.priority)
+func chatNonStreaming(_ plan: ChatPlan, engine: any ServingEngine) async throws -> JSONValue {
+    let (run, stream) = try plan.start(engine: engine)
     let result = try await collectRun(run, stream)
     var choices: [JSONValue] = []
     var completionTokens = 0

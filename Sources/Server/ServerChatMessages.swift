@@ -29,8 +29,12 @@ func normalizeChatMessages(_ value: JSONValue?) throws -> [JSONValue] {
             throw APIError.badRequest("'\(path).tool_call_id' is required for tool messages.", param: "\(path).tool_call_id")
         }
         guard let contentIndex = members.firstIndex(where: { $0.0 == "content" }) else {
-            if role == "assistant" && hasToolCalls { return message }
-            throw APIError.badRequest("'\(path).content' is required.", param: "\(path).content")
+            guard role == "assistant" && hasToolCalls else {
+                throw APIError.badRequest("'\(path).content' is required.", param: "\(path).content")
+            }
+            // vLLM gives every message a string content; templates that concatenate it would fail on none.
+            members.append(("content", .string("")))
+            return .object(members)
         }
         switch members[contentIndex].1 {
         case .string:
@@ -39,6 +43,9 @@ func normalizeChatMessages(_ value: JSONValue?) throws -> [JSONValue] {
             guard role == "assistant" else {
                 throw APIError.badRequest("'\(path).content' must not be null.", param: "\(path).content")
             }
+            // The openai SDK and LangChain send `"content": null` with tool_calls in every tool loop; vLLM
+            // renders it as "" (templates do `'...' + message['content']`, which fails on null).
+            members[contentIndex].1 = .string("")
         case .array(let parts):
             var texts: [String] = []
             for (partIndex, part) in parts.enumerated() {
@@ -71,7 +78,7 @@ func normalizeChatMessages(_ value: JSONValue?) throws -> [JSONValue] {
 /// the prompt, tool-call parsing is not implemented, so forcing a call is refused.
 func parseTools(_ fields: FieldReader) throws -> [JSONValue]? {
     let tools = try fields.array("tools")
-    if let tools, tools.isEmpty { throw APIError.badRequest("`tools` must not be an empty array.", param: "tools") }
+    // `tools: []` is valid (vLLM): the template receives an empty list, which templates treat as no tools.
     if let tools {
         for (position, tool) in tools.enumerated() {
             guard case .object = tool, case .object(let function)? = tool["function"],

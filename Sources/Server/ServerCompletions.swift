@@ -12,6 +12,8 @@ struct CompletionPlan: Sendable {
     var maxTokens: [Int]
     var params: SamplingParams
     var priority: Int
+    /// vLLM's cache_salt: only requests with the same salt share prefix-cache blocks.
+    var cacheSalt: String?
     var echo: Bool
     var stream: StreamSettings
 
@@ -23,8 +25,7 @@ struct CompletionPlan: Sendable {
         if let suffix = try fields.string("suffix"), !suffix.isEmpty {
             throw APIError.badRequest("suffix is not currently supported.", param: "suffix")
         }
-        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, vocabSize: engine.vocabSize,
-                                     limits: limits)
+        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, limits: limits)
         if let logprobs = try fields.int("logprobs") {
             guard logprobs >= 0, logprobs <= limits.maxLogprobs else {
                 throw APIError.badRequest("logprobs must be in [0, \(limits.maxLogprobs)], got \(logprobs).",
@@ -38,6 +39,7 @@ struct CompletionPlan: Sendable {
             params.promptLogprobs = max(params.promptLogprobs ?? 0, logprobs)
         }
         priority = try parsePriority(fields)
+        cacheSalt = try fields.string("cache_salt")
         let addSpecial = try fields.bool("add_special_tokens") ?? true
         let requestedMax = try fields.int("max_tokens") ?? 16
         var prepared: [PreparedPrompt] = []
@@ -53,14 +55,15 @@ struct CompletionPlan: Sendable {
                                                 maxModelLen: engine.maxModelLen, param: "max_tokens"))
             prepared.append(prompt)
         }
-        if params.minTokens > (budgets.min() ?? 0) {
-            throw APIError.badRequest("min_tokens must be less than or equal to max_tokens=\(budgets.min() ?? 0), got \(params.minTokens).",
-                                      param: "min_tokens")
-        }
         prompts = prepared
         maxTokens = budgets
         id = makeRequestId(prefix: "cmpl-")
         created = Int(Date().timeIntervalSince1970)
+    }
+
+    func start(engine: any ServingEngine) throws -> (GenerationRun, AsyncThrowingStream<ChoiceOutput, Error>) {
+        try GenerationRun.start(engine: engine, baseId: id, prompts: prompts, params: params, maxTokens: maxTokens,
+                                priority: priority, cacheSalt: cacheSalt)
     }
 
     func echoText(_ prompt: PreparedPrompt, engine: any ServingEngine) -> String {
@@ -85,11 +88,8 @@ func completionChoiceJSON(index: Int, text: String, logprobs: JSONValue, finishR
 }
 
 /// Non-streaming completion response.
-func completeNonStreaming(_ plan: CompletionPlan, engine: any ServingEngine, metrics: ServerMetrics?) async throws
-    -> JSONValue {
-    let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
-                                                prompts: plan.prompts, params: plan.params,
-                                                maxTokens: plan.maxTokens, priority: plan.priority)
+func completeNonStreaming(_ plan: CompletionPlan, engine: any ServingEngine) async throws -> JSONValue {
+    let (run, stream) = try plan.start(engine: engine)
     let result = try await collectRun(run, stream)
     var choices: [JSONValue] = []
     var completionTokens = 0

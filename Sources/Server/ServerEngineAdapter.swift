@@ -38,15 +38,10 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
     public func renderChat(_ chat: ChatRenderRequest) throws -> String {
         var extra: [String: TemplateValue] = [:]
         for (key, value) in chat.templateKwargs { extra[key] = TemplateValue(value) }
-        let rendered: String
-        do {
-            rendered = try engine.renderChat(messages: .array(chat.messages.map(TemplateValue.init)),
+        let rendered = try engine.renderChat(messages: .array(chat.messages.map(TemplateValue.init)),
                                              tools: chat.tools.map { .array($0.map(TemplateValue.init)) },
                                              addGenerationPrompt: chat.addGenerationPrompt && !chat.continueFinalMessage,
                                              extraContext: extra)
-        } catch let error as EngineError {
-            throw ServingError(error)
-        }
         guard chat.continueFinalMessage else { return rendered }
         // Leave the final message open: cut the rendering right after its content (vLLM does the same).
         guard case .string(let content)? = chat.messages.last?["content"], !content.isEmpty,
@@ -58,17 +53,10 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
 
     public var defaultSamplingParams: SamplingParams { engine.defaultSamplingParams }
 
-    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int) throws
-        -> AsyncThrowingStream<GenerationOutput, Error> {
-        let source: AsyncLLMEngine.OutputStream
-        do {
-            source = try engine.generate(requestId: requestId, prompt: .tokenIds(promptTokenIds),
-                                         params: params, priority: priority, outputKind: .delta)
-        } catch let error as EngineError {
-            throw ServingError(error)
-        } catch let error as SamplingParamsError {
-            throw ServingError.invalidRequest(error.message, param: error.param)
-        }
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int,
+                         cacheSalt: String?) throws -> AsyncThrowingStream<GenerationOutput, Error> {
+        let source = try engine.generate(requestId: requestId, prompt: .tokenIds(promptTokenIds), params: params,
+                                         priority: priority, outputKind: .delta, cacheSalt: cacheSalt)
         let promptCount = promptTokenIds.count
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -89,8 +77,6 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
                         }
                     }
                     continuation.finish()
-                } catch let error as EngineError {
-                    continuation.finish(throwing: ServingError(error))
                 } catch {
                     continuation.finish(throwing: error)
                 }
@@ -106,45 +92,5 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
 
     public func abort(requestId: String) { engine.abort(requestId: requestId) }
 
-    public func stats() -> ServingStats {
-        let source = engine.stats()
-        var stats = ServingStats()
-        stats.numRunning = source.numRunning
-        stats.numWaiting = source.numWaiting
-        stats.kvCacheUsage = source.kvCacheUsage
-        stats.prefixCacheQueries = source.prefixCacheQueries
-        stats.prefixCacheHits = source.prefixCacheHits
-        stats.numPreemptions = source.numPreemptions
-        func snapshot(_ name: String, _ help: String, _ histogram: EngineHistogram) -> HistogramSnapshot {
-            HistogramSnapshot(name: name, help: help, upperBounds: histogram.upperBounds,
-                              cumulativeCounts: histogram.cumulativeCounts, sum: histogram.sum, count: histogram.count)
-        }
-        stats.engineHistograms = [
-            snapshot("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
-                     source.requestQueueTime),
-            snapshot("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
-                     source.requestPrefillTime),
-            snapshot("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
-                     source.requestDecodeTime),
-            snapshot("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.",
-                     source.requestInferenceTime),
-            snapshot("vllm:request_time_per_output_token_seconds",
-                     "Histogram of time_per_output_token_seconds per request.", source.requestTimePerOutputToken),
-            snapshot("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
-                     source.iterationTokens),
-        ]
-        return stats
-    }
+    public func stats() -> EngineStats { engine.stats() }
 }
-
-extension ServingError {
-    init(_ error: EngineError) {
-        switch error.kind {
-        case .invalidRequest: self = .invalidRequest(error.message, param: error.param)
-        case .contextLengthExceeded: self = .contextLengthExceeded(error.message)
-        case .overloaded, .shuttingDown: self = .overloaded(error.message)
-        case .loadFailed, .invalidConfig, .modelFailure: self = .internalFailure(error.message)
-        }
-    }
-}
-

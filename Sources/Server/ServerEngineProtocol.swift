@@ -21,16 +21,17 @@ public protocol ServingEngine: Sendable {
     /// Renders a chat with the model's template. `messages`/`tools` are in the client's key order.
     func renderChat(_ chat: ChatRenderRequest) throws -> String
 
-    /// Starts one generation. Invalid requests throw before the stream starts (`ServingError`).
+    /// Starts one generation. Requests that cannot start throw `EngineError` before the stream starts.
     /// The stream yields incremental outputs; cancelling its iteration must abort the request.
-    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int) throws
-        -> AsyncThrowingStream<GenerationOutput, Error>
+    /// `cacheSalt` keeps the request's prefix-cache entries apart from other salts' (vLLM cache_salt).
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int,
+                  cacheSalt: String?) throws -> AsyncThrowingStream<GenerationOutput, Error>
 
     /// Aborts a request (all its choices) and frees its KV blocks. Unknown ids are ignored.
     func abort(requestId: String)
 
-    /// Snapshot of scheduler and cache state for /metrics.
-    func stats() -> ServingStats
+    /// The engine's gauges, counters and histograms; /metrics renders exactly these (one source of truth).
+    func stats() -> EngineStats
 
     /// False once the engine thread has died; /health answers 503 then.
     var isHealthy: Bool { get }
@@ -88,56 +89,3 @@ public struct GenerationOutput: Sendable {
 
 // Stop reasons and logprob entries reuse the Engine target's value types (`StopReason`, `LogprobCandidate`,
 // `PositionLogprobs`), so adapting the real engine needs no conversion.
-
-/// Errors an engine reports for a request; mapped to HTTP statuses by the server.
-public enum ServingError: Error, Sendable, CustomStringConvertible {
-    /// Bad request parameters (400). `param` names the offending field when known.
-    case invalidRequest(String, param: String?)
-    /// Prompt (+ output) does not fit the context (400, code context_length_exceeded).
-    case contextLengthExceeded(String)
-    /// The waiting queue is full (503, retry later).
-    case overloaded(String)
-    /// The engine failed (500).
-    case internalFailure(String)
-
-    public var description: String {
-        switch self {
-        case .invalidRequest(let message, _), .contextLengthExceeded(let message), .overloaded(let message),
-             .internalFailure(let message):
-            return message
-        }
-    }
-}
-
-/// Engine state for /metrics. Counters are cumulative since start.
-public struct ServingStats: Sendable, Equatable {
-    public var numRunning = 0
-    public var numWaiting = 0
-    public var kvCacheUsage = 0.0
-    public var prefixCacheQueries = 0
-    public var prefixCacheHits = 0
-    public var numPreemptions = 0
-    /// Histograms only the engine can measure (queue, prefill, decode times...), exposed as they are.
-    public var engineHistograms: [HistogramSnapshot] = []
-    public init() {}
-}
-
-/// A Prometheus histogram measured elsewhere: bucket upper bounds with cumulative counts.
-public struct HistogramSnapshot: Sendable, Equatable {
-    public var name: String
-    public var help: String
-    public var upperBounds: [Double]
-    /// Observations <= each bound (same length as `upperBounds`).
-    public var cumulativeCounts: [Int]
-    public var sum: Double
-    public var count: Int
-
-    public init(name: String, help: String, upperBounds: [Double], cumulativeCounts: [Int], sum: Double, count: Int) {
-        self.name = name
-        self.help = help
-        self.upperBounds = upperBounds
-        self.cumulativeCounts = cumulativeCounts
-        self.sum = sum
-        self.count = count
-    }
-}

@@ -11,40 +11,30 @@ struct ChoiceOutput: Sendable {
 }
 
 /// One engine request per prompt, merged into a single stream of choice outputs. Tracks which choices have
-/// finished so that an early exit (client gone, write failure) aborts exactly the unfinished requests, and
-/// records vLLM's per-request latency metrics as outputs arrive.
+/// finished so that an early exit (client gone, write failure) aborts exactly the unfinished requests.
+/// Latency and token metrics are the engine's (EngineStats), not measured here.
 final class GenerationRun: @unchecked Sendable {
     let requestIds: [String]
     let n: Int
     private let engine: any ServingEngine
-    private let metrics: ServerMetrics?
     private let lock = NSLock()
     private var finishedChoices = Set<Int>()
-    private var timings: [Int: ChoiceTiming] = [:]
-    private let arrival = Date()
-
-    private struct ChoiceTiming {
-        var firstToken: Date?
-        var lastToken: Date?
-        var generated = 0
-    }
 
     var totalChoices: Int { requestIds.count * n }
 
     /// Starts all requests; if one is refused, the ones already started are aborted and the error is rethrown.
-    static func start(engine: any ServingEngine, metrics: ServerMetrics?, baseId: String, prompts: [PreparedPrompt],
-                      params: SamplingParams, maxTokens: [Int], priority: Int)
+    static func start(engine: any ServingEngine, baseId: String, prompts: [PreparedPrompt], params: SamplingParams,
+                      maxTokens: [Int], priority: Int, cacheSalt: String?)
         throws -> (GenerationRun, AsyncThrowingStream<ChoiceOutput, Error>) {
         let ids = prompts.count == 1 ? [baseId] : prompts.indices.map { "\(baseId)-\($0)" }
-        let run = GenerationRun(requestIds: ids, n: params.n, engine: engine, metrics: metrics)
+        let run = GenerationRun(requestIds: ids, n: params.n, engine: engine)
         var streams: [AsyncThrowingStream<GenerationOutput, Error>] = []
         do {
             for (position, prompt) in prompts.enumerated() {
                 var promptParams = params
                 promptParams.maxTokens = maxTokens[position]
                 streams.append(try engine.generate(requestId: ids[position], promptTokenIds: prompt.tokenIds,
-                                                   params: promptParams, priority: priority))
-                metrics?.recordRequestParams(n: params.n, maxTokens: maxTokens[position])
+                                                   params: promptParams, priority: priority, cacheSalt: cacheSalt))
             }
         } catch {
             for id in ids.prefix(streams.count) { engine.abort(requestId: id) }
@@ -53,11 +43,10 @@ final class GenerationRun: @unchecked Sendable {
         return (run, run.merge(streams))
     }
 
-    private init(requestIds: [String], n: Int, engine: any ServingEngine, metrics: ServerMetrics?) {
+    private init(requestIds: [String], n: Int, engine: any ServingEngine) {
         self.requestIds = requestIds
         self.n = n
         self.engine = engine
-        self.metrics = metrics
     }
 
     private func merge(_ streams: [AsyncThrowingStream<GenerationOutput, Error>]) -> AsyncThrowingStream<ChoiceOutput, Error> {
@@ -87,25 +76,9 @@ final class GenerationRun: @unchecked Sendable {
     }
 
     private func observe(_ output: GenerationOutput, choiceIndex: Int) {
-        let now = Date()
+        guard output.finishReason != nil else { return }
         lock.lock()
-        var timing = timings[choiceIndex] ?? ChoiceTiming()
-        if !output.tokenIds.isEmpty {
-            if let last = timing.lastToken {
-                metrics?.recordInterTokenLatency(now.timeIntervalSince(last))
-            } else {
-                timing.firstToken = now
-            }
-            timing.lastToken = now
-            timing.generated += output.tokenIds.count
-        }
-        if let reason = output.finishReason {
-            finishedChoices.insert(choiceIndex)
-            metrics?.recordFinished(reason: reason, promptTokens: output.promptTokenCount,
-                                    generationTokens: timing.generated, e2eSeconds: now.timeIntervalSince(arrival),
-                                    timeToFirstToken: timing.firstToken.map { $0.timeIntervalSince(arrival) })
-        }
-        timings[choiceIndex] = timing
+        finishedChoices.insert(choiceIndex)
         lock.unlock()
     }
 

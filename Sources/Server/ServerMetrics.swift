@@ -1,153 +1,128 @@
+import Engine
 import Foundation
-import Prometheus
 
-/// vLLM's Prometheus metrics (names, types, buckets and `model_name`/`engine` labels as vLLM v1 exposes them).
-/// Per-request timings are recorded by the HTTP layer as it sees outputs; scheduler state is pulled from the
-/// engine at scrape time.
+/// vLLM's Prometheus metrics (names, types, buckets and `model_name`/`engine` labels as vLLM v1 exposes them),
+/// rendered from the engine's `EngineStats`. Every number is measured once, in the engine; this type only
+/// renders it, and keeps counters monotone across scrapes.
 public final class ServerMetrics: @unchecked Sendable {
-    public let registry: PrometheusCollectorRegistry
-    private let labels: [(String, String)]
+    private let labels: String
     private let lock = NSLock()
+    /// Highest value rendered per counter (and finish reason), so a counter never goes backwards.
+    private var counterHighWater: [String: Int] = [:]
 
-    private let running: Gauge
-    private let waiting: Gauge
-    private let kvUsage: Gauge
-    private let prefixQueries: Counter
-    private let prefixHits: Counter
-    private let preemptions: Counter
-    private var lastStats = ServingStats()
+    /// Finish reasons vLLM always exposes (at 0 until one occurs).
+    static let finishReasons = ["stop", "length", "abort", "error"]
 
-    private let promptTokens: Counter
-    private let generationTokens: Counter
-    private var successByReason: [String: Counter] = [:]
-    private let timeToFirstToken: ValueHistogram
-    private let interTokenLatency: ValueHistogram
-    private let e2eLatency: ValueHistogram
-    private let requestPromptTokens: ValueHistogram
-    private let requestGenerationTokens: ValueHistogram
-    private let requestParamsN: ValueHistogram
-    private let requestParamsMaxTokens: ValueHistogram
-
-    static let ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
-                              10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0]
-    static let interTokenBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
-                                    10.0, 20.0, 40.0, 80.0]
-    static let requestLatencyBuckets = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
-                                        60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0]
-
-    /// vLLM's 1-2-5 series up to `limit` (inclusive of the first value above it).
-    static func oneTwoFiveBuckets(upTo limit: Int) -> [Double] {
-        var buckets: [Double] = []
-        var exponent = 1.0
-        while true {
-            for mantissa in [1.0, 2.0, 5.0] {
-                let value = mantissa * exponent
-                guard value <= Double(max(limit, 1)) else { return buckets }
-                buckets.append(value)
-            }
-            exponent *= 10
-        }
+    public init(modelName: String) {
+        labels = #"model_name="\#(Self.escape(modelName))",engine="0""#
     }
 
-    public init(modelName: String, maxModelLen: Int) {
-        let labels = [("model_name", modelName), ("engine", "0")]
-        let registry = PrometheusCollectorRegistry()
-        self.labels = labels
-        self.registry = registry
-        func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
-        }
-        func counter(_ name: String, _ help: String) -> Counter {
-            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
-        }
-        func histogram(_ name: String, _ help: String, _ buckets: [Double]) -> ValueHistogram {
-            registry.makeValueHistogram(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help),
-                                        labels: labels, buckets: buckets)
-        }
-        running = gauge("vllm:num_requests_running", "Number of requests in model execution batches.")
-        waiting = gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.")
-        kvUsage = gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.")
-        prefixQueries = counter("vllm:prefix_cache_queries_total",
-                                "Prefix cache queries, in terms of number of queried tokens.")
-        prefixHits = counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.")
-        preemptions = counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.")
-        promptTokens = counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.")
-        generationTokens = counter("vllm:generation_tokens_total", "Number of generation tokens processed.")
-        timeToFirstToken = histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-                                     Self.ttftBuckets)
-        interTokenLatency = histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-                                      Self.interTokenBuckets)
-        e2eLatency = histogram("vllm:e2e_request_latency_seconds",
-                               "Histogram of e2e request latency in seconds.", Self.requestLatencyBuckets)
-        let tokenBuckets = Self.oneTwoFiveBuckets(upTo: maxModelLen)
-        requestPromptTokens = histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.",
-                                        tokenBuckets)
-        requestGenerationTokens = histogram("vllm:request_generation_tokens",
-                                            "Number of generation tokens processed.", tokenBuckets)
-        requestParamsN = histogram("vllm:request_params_n", "Histogram of the n request parameter.",
-                                   [1, 2, 5, 10, 20])
-        requestParamsMaxTokens = histogram("vllm:request_params_max_tokens",
-                                           "Histogram of the max_tokens request parameter.", tokenBuckets)
-        for reason in ["stop", "length", "abort", "error"] { _ = successCounter(reason) }
-    }
-
-    private func successCounter(_ reason: String) -> Counter {
-        if let existing = successByReason[reason] { return existing }
-        let counter = registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "vllm:request_success_total", unitName: "",
-                                             helpText: "Count of successfully processed requests."),
-            labels: labels + [("finished_reason", reason)])
-        successByReason[reason] = counter
-        return counter
-    }
-
-    /// Records one finished sequence (one choice of a request).
-    public func recordFinished(reason: String, promptTokens prompt: Int, generationTokens generated: Int,
-                               e2eSeconds: Double, timeToFirstToken ttft: Double?) {
+    /// Prometheus text exposition of one engine snapshot.
+    public func render(stats: EngineStats) -> String {
         lock.lock()
         defer { lock.unlock() }
-        let known = ["stop", "length", "abort", "error"].contains(reason) ? reason : "stop"
-        successCounter(known).increment()
-        promptTokens.increment(by: Int64(prompt))
-        generationTokens.increment(by: Int64(generated))
-        requestPromptTokens.record(Double(prompt))
-        requestGenerationTokens.record(Double(generated))
-        e2eLatency.record(e2eSeconds)
-        if let ttft { timeToFirstToken.record(ttft) }
-    }
+        var text = ""
+        gauge(&text, "vllm:num_requests_running", "Number of requests in model execution batches.",
+              Double(stats.numRunning))
+        gauge(&text, "vllm:num_requests_waiting", "Number of requests waiting to be processed.",
+              Double(stats.numWaiting))
+        gauge(&text, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", stats.kvCacheUsage)
+        info(&text, "vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
+             [("block_size", "\(stats.blockSize)"), ("enable_prefix_caching", stats.enablePrefixCaching ? "True" : "False"),
+              ("num_gpu_blocks", "\(stats.numKVBlocks)")])
 
-    public func recordRequestParams(n: Int, maxTokens: Int) {
-        requestParamsN.record(Double(n))
-        requestParamsMaxTokens.record(Double(maxTokens))
-    }
+        counter(&text, "vllm:prefix_cache_queries_total",
+                "Prefix cache queries, in terms of number of queried tokens.", stats.prefixCacheQueries)
+        counter(&text, "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.",
+                stats.prefixCacheHits)
+        counter(&text, "vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
+                stats.numPreemptions)
+        counter(&text, "vllm:prompt_tokens_total", "Number of prefill tokens processed.", stats.promptTokens)
+        counter(&text, "vllm:generation_tokens_total", "Number of generation tokens processed.",
+                stats.generationTokens)
+        let success = "vllm:request_success_total"
+        text += "# HELP \(success) Count of successfully processed requests.\n# TYPE \(success) counter\n"
+        let reasons = Self.finishReasons + stats.requestSuccess.keys.filter { !Self.finishReasons.contains($0) }.sorted()
+        for reason in reasons {
+            let value = monotone("\(success)/\(reason)", stats.requestSuccess[reason] ?? 0)
+            text += "\(success){\(labels),finished_reason=\"\(Self.escape(reason))\"} \(value)\n"
+        }
 
-    public func recordInterTokenLatency(_ seconds: Double) { interTokenLatency.record(seconds) }
-
-    /// Prometheus text exposition, refreshing gauges and counters from an engine snapshot.
-    public func render(stats: ServingStats) -> String {
-        lock.lock()
-        running.set(Double(stats.numRunning))
-        waiting.set(Double(stats.numWaiting))
-        kvUsage.set(stats.kvCacheUsage)
-        // Engine counters are cumulative; Prometheus counters only move forward, so add the difference.
-        prefixQueries.increment(by: Int64(max(0, stats.prefixCacheQueries - lastStats.prefixCacheQueries)))
-        prefixHits.increment(by: Int64(max(0, stats.prefixCacheHits - lastStats.prefixCacheHits)))
-        preemptions.increment(by: Int64(max(0, stats.numPreemptions - lastStats.numPreemptions)))
-        lastStats = stats
-        lock.unlock()
-        var text = registry.emitToString()
-        for histogram in stats.engineHistograms { appendHistogram(histogram, to: &text) }
+        for (name, help, histogram) in Self.histograms(stats) {
+            render(&text, name, help, histogram)
+        }
         return text
     }
 
-    private func appendHistogram(_ histogram: HistogramSnapshot, to text: inout String) {
-        let labelText = labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",")
-        text += "# HELP \(histogram.name) \(histogram.help)\n# TYPE \(histogram.name) histogram\n"
+    /// Every engine histogram, under vLLM's name and help text.
+    static func histograms(_ stats: EngineStats) -> [(String, String, EngineHistogram)] {
+        [
+            ("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+             stats.timeToFirstToken),
+            ("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
+             stats.interTokenLatency),
+            ("vllm:request_time_per_output_token_seconds", "Histogram of time_per_output_token_seconds per request.",
+             stats.requestTimePerOutputToken),
+            ("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
+             stats.e2eRequestLatency),
+            ("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
+             stats.requestQueueTime),
+            ("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.",
+             stats.requestInferenceTime),
+            ("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
+             stats.requestPrefillTime),
+            ("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
+             stats.requestDecodeTime),
+            ("vllm:request_prompt_tokens", "Number of prefill tokens processed.", stats.requestPromptTokens),
+            ("vllm:request_generation_tokens", "Number of generation tokens processed.",
+             stats.requestGenerationTokens),
+            ("vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.",
+             stats.requestMaxNumGenerationTokens),
+            ("vllm:request_params_n", "Histogram of the n request parameter.", stats.requestParamsN),
+            ("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
+             stats.requestParamsMaxTokens),
+            ("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", stats.iterationTokens),
+        ]
+    }
+
+    private func gauge(_ text: inout String, _ name: String, _ help: String, _ value: Double) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name){\(labels)} \(Self.number(value))\n"
+    }
+
+    private func info(_ text: inout String, _ name: String, _ help: String, _ extra: [(String, String)]) {
+        let extraLabels = extra.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",")
+        text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name){\(labels),\(extraLabels)} 1\n"
+    }
+
+    private func counter(_ text: inout String, _ name: String, _ help: String, _ value: Int) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name){\(labels)} \(monotone(name, value))\n"
+    }
+
+    private func render(_ text: inout String, _ name: String, _ help: String, _ histogram: EngineHistogram) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         for (bound, count) in zip(histogram.upperBounds, histogram.cumulativeCounts) {
-            text += "\(histogram.name)_bucket{\(labelText),le=\"\(bound)\"} \(count)\n"
+            text += "\(name)_bucket{\(labels),le=\"\(bound)\"} \(count)\n"
         }
-        text += "\(histogram.name)_bucket{\(labelText),le=\"+Inf\"} \(histogram.count)\n"
-        text += "\(histogram.name)_sum{\(labelText)} \(histogram.sum)\n"
-        text += "\(histogram.name)_count{\(labelText)} \(histogram.count)\n"
+        text += "\(name)_bucket{\(labels),le=\"+Inf\"} \(histogram.count)\n"
+        text += "\(name)_sum{\(labels)} \(Self.number(histogram.sum))\n"
+        text += "\(name)_count{\(labels)} \(histogram.count)\n"
+    }
+
+    /// The engine's counters are cumulative already; this only guards against a smaller snapshot.
+    private func monotone(_ key: String, _ value: Int) -> Int {
+        let result = max(counterHighWater[key] ?? 0, value)
+        counterHighWater[key] = result
+        return result
+    }
+
+    /// Integers without a fraction ("3", not "3.0"); other values as Swift prints them.
+    static func number(_ value: Double) -> String {
+        if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }

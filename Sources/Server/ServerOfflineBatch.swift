@@ -47,13 +47,13 @@ public enum OfflineBatch {
             if body["messages"] != nil {
                 let plan = try ChatPlan(body: stripModel(body), engine: engine, servedModels: served,
                                         limits: RequestLimits())
-                let json = try await chatNonStreaming(plan, engine: engine, metrics: nil)
+                let json = try await chatNonStreaming(plan, engine: engine)
                 return Result(index: index, json: summarize(index: index, request: body, response: json, textKey: "message"),
                               generatedTokens: json.completionTokens)
             }
             let plan = try CompletionPlan(body: stripModel(body), engine: engine, servedModels: served,
                                           limits: RequestLimits())
-            let json = try await completeNonStreaming(plan, engine: engine, metrics: nil)
+            let json = try await completeNonStreaming(plan, engine: engine)
             return Result(index: index, json: summarize(index: index, request: body, response: json, textKey: "text"),
                           generatedTokens: json.completionTokens)
         } catch {

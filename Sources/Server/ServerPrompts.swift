@@ -69,7 +69,7 @@ extension ServingEngine {
             }
             do {
                 return PreparedPrompt(tokenIds: try tokenize(text, addSpecialTokens: addSpecialTokens), text: text)
-            } catch let error as ServingError {
+            } catch let error as EngineError {
                 throw APIError(error)
             } catch {
                 throw APIError.badRequest("Could not tokenize the prompt: \(error)", param: param)

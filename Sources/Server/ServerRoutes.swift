@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import Engine
 import EngineCore
 import HTTPTypes
 import Hummingbird
@@ -16,8 +17,7 @@ public final class OpenAIServer: Sendable {
     public init(engine: any ServingEngine, configuration: ServerConfiguration, state: ServerState = ServerState()) {
         self.engine = engine
         self.configuration = configuration
-        self.metrics = ServerMetrics(modelName: configuration.servedModelNames.first ?? "model",
-                                     maxModelLen: engine.maxModelLen)
+        self.metrics = ServerMetrics(modelName: configuration.servedModelNames.first ?? "model")
         self.state = state
     }
 
@@ -88,11 +88,9 @@ public final class OpenAIServer: Sendable {
                                       limits: configuration.limits)
         logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), maxTokens: plan.maxTokens, params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await completeNonStreaming(plan, engine: engine, metrics: metrics), requestId: plan.id)
+            return Response.json(try await completeNonStreaming(plan, engine: engine), requestId: plan.id)
         }
-        let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
-                                                    prompts: plan.prompts, params: plan.params,
-                                                    maxTokens: plan.maxTokens, priority: plan.priority)
+        let (run, stream) = try plan.start(engine: engine)
         let engine = self.engine
         return sseResponse(id: plan.id) { emit in
             try await streamCompletion(plan, run: run, stream: stream, engine: engine, emit: emit)
@@ -105,11 +103,9 @@ public final class OpenAIServer: Sendable {
                                 limits: configuration.limits)
         logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], maxTokens: [plan.maxTokens], params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await chatNonStreaming(plan, engine: engine, metrics: metrics), requestId: plan.id)
+            return Response.json(try await chatNonStreaming(plan, engine: engine), requestId: plan.id)
         }
-        let (run, stream) = try GenerationRun.start(engine: engine, metrics: metrics, baseId: plan.id,
-                                                    prompts: [plan.prompt], params: plan.params,
-                                                    maxTokens: [plan.maxTokens], priority: plan.priority)
+        let (run, stream) = try plan.start(engine: engine)
         return sseResponse(id: plan.id) { emit in
             try await streamChat(plan, run: run, stream: stream, emit: emit)
         }
@@ -182,7 +178,7 @@ public final class OpenAIServer: Sendable {
     private func wrapEngineErrors<T>(param: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as ServingError {
+        } catch let error as EngineError {
             throw APIError(error)
         } catch let error as APIError {
             throw error

@@ -13,12 +13,14 @@ public struct RequestLimits: Sendable {
 /// Reads the sampling fields shared by /v1/completions and /v1/chat/completions, with vLLM's names, ranges
 /// and messages, over the model's defaults. `maxTokens` is read by the caller (its name and default differ
 /// per endpoint).
-func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, vocabSize: Int, limits: RequestLimits) throws
+func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, limits: RequestLimits) throws
     -> SamplingParams {
     var params = defaults
 
+    // Value ranges (temperature >= 0, top_p in (0, 1], penalties, min_tokens <= max_tokens, token ids in the
+    // vocabulary, ...) have one home, the engine's SamplingParams validation, which offline `generate` runs
+    // too; its EngineError becomes the 400. Here: JSON types, and limits that only the server imposes.
     if let n = try fields.int("n") {
-        guard n >= 1 else { throw APIError.badRequest("n must be at least 1, got \(n).", param: "n") }
         guard n <= limits.maxN else {
             throw APIError.badRequest("n must be at most \(limits.maxN), got \(n).", param: "n")
         }
@@ -27,46 +29,13 @@ func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, vocabS
     if let bestOf = try fields.int("best_of"), bestOf != params.n {
         throw APIError.badRequest("best_of is not supported (it must equal n).", param: "best_of")
     }
-    if let temperature = try fields.double("temperature") {
-        guard temperature >= 0, temperature <= 2 else {
-            throw APIError.badRequest("temperature must be in [0, 2], got \(temperature).", param: "temperature")
-        }
-        params.temperature = temperature
-    }
-    if let topP = try fields.double("top_p") {
-        guard topP > 0, topP <= 1 else {
-            throw APIError.badRequest("top_p must be in (0, 1], got \(topP).", param: "top_p")
-        }
-        params.topP = topP
-    }
-    if let topK = try fields.int("top_k") {
-        guard topK >= -1 else {
-            throw APIError.badRequest("top_k must be 0 (disable), or at least 1, got \(topK).", param: "top_k")
-        }
-        params.topK = topK == -1 ? 0 : topK
-    }
-    if let minP = try fields.double("min_p") {
-        guard minP >= 0, minP <= 1 else {
-            throw APIError.badRequest("min_p must be in [0, 1], got \(minP).", param: "min_p")
-        }
-        params.minP = minP
-    }
-    for (name, keyPath) in [("presence_penalty", \SamplingParams.presencePenalty),
-                            ("frequency_penalty", \SamplingParams.frequencyPenalty)] {
-        if let penalty = try fields.double(name) {
-            guard penalty >= -2, penalty <= 2 else {
-                throw APIError.badRequest("\(name) must be in [-2, 2], got \(penalty).", param: name)
-            }
-            params[keyPath: keyPath] = penalty
-        }
-    }
-    if let repetition = try fields.double("repetition_penalty") {
-        guard repetition > 0 else {
-            throw APIError.badRequest("repetition_penalty must be greater than zero, got \(repetition).",
-                                      param: "repetition_penalty")
-        }
-        params.repetitionPenalty = repetition
-    }
+    if let temperature = try fields.double("temperature") { params.temperature = temperature }
+    if let topP = try fields.double("top_p") { params.topP = topP }
+    if let topK = try fields.int("top_k") { params.topK = topK == -1 ? 0 : topK }
+    if let minP = try fields.double("min_p") { params.minP = minP }
+    if let presence = try fields.double("presence_penalty") { params.presencePenalty = presence }
+    if let frequency = try fields.double("frequency_penalty") { params.frequencyPenalty = frequency }
+    if let repetition = try fields.double("repetition_penalty") { params.repetitionPenalty = repetition }
     if let seedValue = fields.value("seed") {
         guard case .int(let seed) = seedValue else {
             throw APIError.badRequest("seed must be an integer in [-2^63, 2^63 - 1] (greater_than_equal / less_than_equal).",
@@ -75,13 +44,7 @@ func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, vocabS
         // vLLM treats -1 as "no seed".
         params.seed = seed == -1 ? nil : UInt64(bitPattern: seed)
     }
-    if let minTokens = try fields.int("min_tokens") {
-        guard minTokens >= 0 else {
-            throw APIError.badRequest("min_tokens must be greater than or equal to 0, got \(minTokens).",
-                                      param: "min_tokens")
-        }
-        params.minTokens = minTokens
-    }
+    if let minTokens = try fields.int("min_tokens") { params.minTokens = minTokens }
     params.ignoreEOS = try fields.bool("ignore_eos") ?? false
     params.includeStopStrInOutput = try fields.bool("include_stop_str_in_output") ?? false
     params.skipSpecialTokens = try fields.bool("skip_special_tokens") ?? true
@@ -101,22 +64,12 @@ func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, vocabS
         }
         params.stop = stop
     }
-    if let ids = try fields.ints("stop_token_ids") {
-        for id in ids where id < 0 || id >= vocabSize {
-            throw APIError.badRequest("stop_token_ids contains token id \(id), which is out of vocabulary (vocab size \(vocabSize)).",
-                                      param: "stop_token_ids")
-        }
-        params.stopTokenIds = ids
-    }
+    if let ids = try fields.ints("stop_token_ids") { params.stopTokenIds = ids }
     if let bias = try fields.object("logit_bias") {
         var parsed: [Int: Double] = [:]
         for (key, value) in bias {
             guard let id = Int(key) else {
                 throw APIError.badRequest("logit_bias keys must be token ids (integers as strings), got '\(key)'.",
-                                          param: "logit_bias")
-            }
-            guard id >= 0, id < vocabSize else {
-                throw APIError.badRequest("logit_bias contains token id \(id), which is out of vocabulary (vocab size \(vocabSize)).",
                                           param: "logit_bias")
             }
             let amount: Double
@@ -133,10 +86,6 @@ func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, vocabS
         params.logitBias = parsed
     }
     if let promptLogprobs = try fields.int("prompt_logprobs") {
-        guard promptLogprobs >= 0, promptLogprobs <= limits.maxLogprobs else {
-            throw APIError.badRequest("prompt_logprobs must be in [0, \(limits.maxLogprobs)], got \(promptLogprobs).",
-                                      param: "prompt_logprobs")
-        }
         if try fields.bool("stream") == true {
             throw APIError.badRequest("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
         }
@@ -180,9 +129,6 @@ func parsePriority(_ fields: FieldReader) throws -> Int {
 
 /// Rejects features this server does not implement with a clear 400 instead of silently ignoring them.
 func rejectUnsupported(_ fields: FieldReader) throws {
-    if let salt = try fields.string("cache_salt"), salt.isEmpty {
-        throw APIError.badRequest("cache_salt must be a non-empty string.", param: "cache_salt")
-    }
     if fields.has("response_format") {
         let format = try FieldReader(object: fields.value("response_format") ?? .null, path: "response_format")
         let type = try format.string("type")

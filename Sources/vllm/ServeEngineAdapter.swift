@@ -50,11 +50,11 @@ func loadServingEngine(model: String?, options: EngineOptions, servedModelName: 
     }
     FileHandle.standardError.write(Data(String(format: "Model loaded in %.2f s\n", Date().timeIntervalSince(started)).utf8))
     let effective = engine.config
-    let kvTokens = engine.numKVBlocks * effective.blockSize
+    // The engine's own numbers (the same the engine's startup line and vllm:cache_config_info report).
     let summary = "max_num_seqs=\(effective.maxNumSeqs) max_num_batched_tokens=\(effective.maxNumBatchedTokens) "
-        + "block_size=\(effective.blockSize) kv_cache_blocks=\(engine.numKVBlocks) (KV cache size: \(kvTokens) tokens; "
-        + "maximum concurrency for \(engine.maxModelLen) tokens per request: "
-        + String(format: "%.2fx", Double(kvTokens) / Double(max(engine.maxModelLen, 1)))
+        + "block_size=\(effective.blockSize) kv_cache_blocks=\(engine.numKVBlocks) (KV cache size: "
+        + "\(engine.kvCacheTokens) tokens; maximum concurrency for \(engine.maxModelLen) tokens per request: "
+        + String(format: "%.2fx", engine.maxConcurrency)
         + ") prefix_caching=\(effective.enablePrefixCaching) seed=\(effective.seed) generation_config=\(effective.generationConfig) "
         + "max_waiting_requests=\(effective.maxWaitingRequests.map(String.init) ?? "unbounded") "
         + "threads=\(effective.threads.map(String.init) ?? "all cores")"

@@ -13,7 +13,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
 
     private let lock = NSLock()
     private var _aborted: [String] = []
-    private var _started: [(id: String, prompt: [Int], params: SamplingParams, priority: Int)] = []
+    private var _started: [(id: String, prompt: [Int], params: SamplingParams, priority: Int, cacheSalt: String?)] = []
     private var _renders: [ChatRenderRequest] = []
     /// Streams that stay open after `tokensBeforeHang` tokens until aborted (to test disconnects).
     var hangAfterTokens: Int?
@@ -22,12 +22,13 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
     /// Fail the stream with an engine error after the first output (mid-stream error test).
     var failMidStream = false
     var healthy = true
-    var currentStats = ServingStats()
+    /// What /metrics renders (the engine measures; the server only renders).
+    var currentStats = EngineStats(maxModelLen: 64)
 
     init(maxModelLen: Int = 64) { self.maxModelLen = maxModelLen }
 
     var aborted: [String] { lock.lock(); defer { lock.unlock() }; return _aborted }
-    var started: [(id: String, prompt: [Int], params: SamplingParams, priority: Int)] {
+    var started: [(id: String, prompt: [Int], params: SamplingParams, priority: Int, cacheSalt: String?)] {
         lock.lock(); defer { lock.unlock() }; return _started
     }
     var renders: [ChatRenderRequest] { lock.lock(); defer { lock.unlock() }; return _renders }
@@ -57,7 +58,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
         return chat.addGenerationPrompt ? text + "assistant:" : text
     }
 
-    func stats() -> ServingStats { currentStats }
+    func stats() -> EngineStats { currentStats }
 
     func abort(requestId: String) {
         lock.lock()
@@ -78,11 +79,13 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                                                    logprob: -1.5, rank: 2)])
     }
 
-    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int) throws
-        -> AsyncThrowingStream<GenerationOutput, Error> {
-        if overloaded { throw ServingError.overloaded("The waiting queue is full (2 requests); retry later.") }
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int,
+                  cacheSalt: String?) throws -> AsyncThrowingStream<GenerationOutput, Error> {
+        if overloaded { throw EngineError(.overloaded, "The waiting queue is full (2 requests); retry later.") }
+        // The real engine's request checks, so the HTTP tests see exactly what it refuses.
+        try EngineRequestChecks.validate(params: params, cacheSalt: cacheSalt, vocabSize: vocabSize, maxLogprobs: 20)
         lock.lock()
-        _started.append((requestId, promptTokenIds, params, priority))
+        _started.append((requestId, promptTokenIds, params, priority, cacheSalt))
         lock.unlock()
         let maxTokens = params.maxTokens ?? 16
         let hang = hangAfterTokens
@@ -118,7 +121,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                         finishReason: finish, stopReason: stopReason, promptTokenCount: promptTokenIds.count,
                         cachedTokenCount: 0))
                     if fail {
-                        continuation.finish(throwing: ServingError.internalFailure("Injected engine failure."))
+                        continuation.finish(throwing: EngineError(.modelFailure, "Injected engine failure."))
                         return
                     }
                     if finish != nil { break }

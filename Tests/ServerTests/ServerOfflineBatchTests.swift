@@ -8,7 +8,7 @@ final class ServerOfflineBatchTests: XCTestCase {
         let lines = [
             #"{"prompt": "a", "max_tokens": 3}"#,
             #"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "n": 2}"#,
-            #"{"prompt": "a", "temperature": 9}"#,
+            #"{"prompt": "a", "temperature": -1}"#,
             "not json",
         ]
         let progress = ProgressLog()

@@ -61,9 +61,7 @@ final class ServerRealEngineTests: XCTestCase {
         let plan = try CompletionPlan(body: try JSONParser.parse(
             #"{"prompt": "Once upon a time", "max_tokens": 200, "ignore_eos": true, "stream": true}"#),
                                       engine: serving, servedModels: ["stories"], limits: RequestLimits())
-        let (run, stream) = try GenerationRun.start(engine: serving, metrics: nil, baseId: plan.id,
-                                                    prompts: plan.prompts, params: plan.params,
-                                                    maxTokens: plan.maxTokens, priority: 0)
+        let (run, stream) = try plan.start(engine: serving)
         var writes = 0
         do {
             try await streamCompletion(plan, run: run, stream: stream, engine: serving) { _ in

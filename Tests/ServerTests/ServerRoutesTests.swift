@@ -1,3 +1,4 @@
+import Engine
 import JSON
 import Foundation
 import HTTPTypes
@@ -81,52 +82,78 @@ final class ServerRoutesTests: XCTestCase {
         }
     }
 
-    func testMetricsUseVLLMNamesAndLabels() async throws {
+    /// /metrics renders the engine's EngineStats as they are (the HTTP layer measures nothing itself).
+    func testMetricsRenderTheEngineStatsWithVLLMNamesAndLabels() async throws {
         let engine = FakeServingEngine()
-        engine.currentStats.numRunning = 3
-        engine.currentStats.numWaiting = 2
-        engine.currentStats.kvCacheUsage = 0.25
-        engine.currentStats.prefixCacheQueries = 100
-        engine.currentStats.prefixCacheHits = 40
-        engine.currentStats.numPreemptions = 1
-        engine.currentStats.engineHistograms = [HistogramSnapshot(
-            name: "vllm:request_queue_time_seconds", help: "Queue time.", upperBounds: [0.5, 1],
-            cumulativeCounts: [1, 2], sum: 1.25, count: 2)]
+        var stats = EngineStats(maxModelLen: 64)
+        stats.numRunning = 3
+        stats.numWaiting = 2
+        stats.kvCacheUsage = 0.25
+        stats.prefixCacheQueries = 100
+        stats.prefixCacheHits = 40
+        stats.numPreemptions = 1
+        stats.promptTokens = 4
+        stats.generationTokens = 5
+        stats.requestSuccess = ["length": 1, "abort": 2]
+        stats.numKVBlocks = 257
+        stats.blockSize = 16
+        stats.enablePrefixCaching = true
+        stats.timeToFirstToken.observe(0.003)
+        stats.timeToFirstToken.observe(0.3)
+        stats.requestQueueTime.observe(0.4)
+        stats.requestQueueTime.observe(0.9)
+        stats.requestTimePerOutputToken.observe(0.02)
+        stats.requestMaxNumGenerationTokens.observe(7)
+        engine.currentStats = stats
         try await withTestServer(engine: engine) { client, _ in
+            // Requests through the HTTP layer change nothing: only the engine's snapshot is rendered.
             _ = try await client.postJSON("/v1/completions", #"{"prompt": "a", "max_tokens": 3}"#)
-            _ = try await client.postJSON("/v1/completions", #"{"prompt": "a", "max_tokens": 3, "stop": "b"}"#)
             let metrics = try await client.getText("/metrics")
             XCTAssertEqual(metrics.status, .ok)
             let text = metrics.text
             let labels = #"model_name="test-model",engine="0""#
             for expected in [
-                "vllm:num_requests_running{\(labels)} 3",
-                "vllm:num_requests_waiting{\(labels)} 2",
-                "vllm:kv_cache_usage_perc{\(labels)} 0.25",
-                "vllm:prefix_cache_queries_total{\(labels)} 100",
-                "vllm:prefix_cache_hits_total{\(labels)} 40",
-                "vllm:num_preemptions_total{\(labels)} 1",
-                "vllm:generation_tokens_total{\(labels)} 5",
-                "vllm:prompt_tokens_total{\(labels)} 4",
-                "vllm:request_success_total{\(labels),finished_reason=\"length\"} 1",
-                "vllm:request_success_total{\(labels),finished_reason=\"stop\"} 1",
+                "vllm:num_requests_running{\(labels)} 3\n",
+                "vllm:num_requests_waiting{\(labels)} 2\n",
+                "vllm:kv_cache_usage_perc{\(labels)} 0.25\n",
+                "vllm:prefix_cache_queries_total{\(labels)} 100\n",
+                "vllm:prefix_cache_hits_total{\(labels)} 40\n",
+                "vllm:num_preemptions_total{\(labels)} 1\n",
+                "vllm:generation_tokens_total{\(labels)} 5\n",
+                "vllm:prompt_tokens_total{\(labels)} 4\n",
+                "vllm:request_success_total{\(labels),finished_reason=\"length\"} 1\n",
+                "vllm:request_success_total{\(labels),finished_reason=\"abort\"} 2\n",
+                "vllm:request_success_total{\(labels),finished_reason=\"stop\"} 0\n",
+                #"vllm:cache_config_info{model_name="test-model",engine="0",block_size="16",enable_prefix_caching="True",num_gpu_blocks="257"} 1"#,
                 "# TYPE vllm:time_to_first_token_seconds histogram",
-                "vllm:time_to_first_token_seconds_count{\(labels)} 2",
-                "vllm:e2e_request_latency_seconds_count{\(labels)} 2",
-                "vllm:inter_token_latency_seconds_count{\(labels)} 3",
-                "vllm:request_queue_time_seconds_count{\(labels)} 2",
-                "vllm:request_queue_time_seconds_bucket{\(labels),le=\"0.5\"} 1",
-                "vllm:request_queue_time_seconds_bucket{\(labels),le=\"+Inf\"} 2",
-                "# TYPE vllm:request_queue_time_seconds histogram",
+                "vllm:time_to_first_token_seconds_bucket{\(labels),le=\"0.005\"} 1\n",
+                "vllm:time_to_first_token_seconds_bucket{\(labels),le=\"+Inf\"} 2\n",
+                "vllm:time_to_first_token_seconds_count{\(labels)} 2\n",
+                "vllm:e2e_request_latency_seconds_count{\(labels)} 0\n",
+                "vllm:inter_token_latency_seconds_count{\(labels)} 0\n",
+                "vllm:request_queue_time_seconds_bucket{\(labels),le=\"0.5\"} 1\n",
+                "vllm:request_queue_time_seconds_sum{\(labels)} 1.3\n",
+                "vllm:request_time_per_output_token_seconds_count{\(labels)} 1\n",
+                "vllm:request_max_num_generation_tokens_bucket{\(labels),le=\"10.0\"} 1\n",
+                "# TYPE vllm:request_prefill_time_seconds histogram",
+                "# TYPE vllm:request_decode_time_seconds histogram",
+                "# TYPE vllm:request_inference_time_seconds histogram",
+                "# TYPE vllm:request_params_n histogram",
+                "# TYPE vllm:iteration_tokens_total histogram",
                 "# TYPE vllm:prompt_tokens_total counter",
                 "# TYPE vllm:num_requests_running gauge",
             ] {
                 XCTAssertTrue(text.contains(expected), "missing: \(expected)\n\(text)")
             }
-            // Counters from engine snapshots only move by the difference between scrapes.
+            // Histograms use the engine's bucket table (vLLM's), not a second copy.
+            let ttftBuckets = text.split(separator: "\n").filter { $0.hasPrefix("vllm:time_to_first_token_seconds_bucket") }
+            XCTAssertEqual(ttftBuckets.count, EngineHistogram.timeToFirstTokenBounds.count + 1)
+
             engine.currentStats.prefixCacheQueries = 150
+            engine.currentStats.generationTokens = 3 // a smaller snapshot must not move a counter backwards
             let again = try await client.getText("/metrics").text
-            XCTAssertTrue(again.contains("vllm:prefix_cache_queries_total{\(labels)} 150"), again)
+            XCTAssertTrue(again.contains("vllm:prefix_cache_queries_total{\(labels)} 150\n"), again)
+            XCTAssertTrue(again.contains("vllm:generation_tokens_total{\(labels)} 5\n"), again)
         }
     }
 }

@@ -15,9 +15,7 @@ final class ServerStreamingAbortTests: XCTestCase {
         let engine = FakeServingEngine()
         engine.hangAfterTokens = 3
         let plan = try plan(#"{"prompt": "a", "max_tokens": 50, "stream": true}"#, engine: engine)
-        let (run, stream) = try GenerationRun.start(engine: engine, metrics: nil, baseId: plan.id,
-                                                    prompts: plan.prompts, params: plan.params,
-                                                    maxTokens: plan.maxTokens, priority: 0)
+        let (run, stream) = try plan.start(engine: engine)
         var writes = 0
         do {
             try await streamCompletion(plan, run: run, stream: stream, engine: engine) { _ in
@@ -36,9 +34,7 @@ final class ServerStreamingAbortTests: XCTestCase {
         let body = #"{"messages": [{"role": "user", "content": "x"}], "stream": true, "n": 2}"#
         let plan = try ChatPlan(body: try JSONParser.parse(body), engine: engine, servedModels: ["m"],
                                 limits: RequestLimits())
-        let (run, stream) = try GenerationRun.start(engine: engine, metrics: nil, baseId: plan.id,
-                                                    prompts: [plan.prompt], params: plan.params,
-                                                    maxTokens: [plan.maxTokens], priority: 0)
+        let (run, stream) = try plan.start(engine: engine)
         do {
             try await streamChat(plan, run: run, stream: stream) { _ in throw SSEWriteError(underlying: Gone()) }
             XCTFail("the write failure propagates")
@@ -49,9 +45,7 @@ final class ServerStreamingAbortTests: XCTestCase {
     func testFinishedStreamDoesNotAbort() async throws {
         let engine = FakeServingEngine()
         let plan = try plan(#"{"prompt": ["a", "b"], "max_tokens": 2, "stream": true}"#, engine: engine)
-        let (run, stream) = try GenerationRun.start(engine: engine, metrics: nil, baseId: plan.id,
-                                                    prompts: plan.prompts, params: plan.params,
-                                                    maxTokens: plan.maxTokens, priority: 0)
+        let (run, stream) = try plan.start(engine: engine)
         var events: [String] = []
         try await streamCompletion(plan, run: run, stream: stream, engine: engine) { events.append($0) }
         XCTAssertEqual(events.last, sseDone)
@@ -64,7 +58,7 @@ final class ServerStreamingAbortTests: XCTestCase {
         let engine = FakeServingEngine()
         engine.hangAfterTokens = 2
         let plan = try plan(#"{"prompt": "a", "max_tokens": 50}"#, engine: engine)
-        let task = Task { try await completeNonStreaming(plan, engine: engine, metrics: nil) }
+        let task = Task { try await completeNonStreaming(plan, engine: engine) }
         // The fake's outputs are all buffered at once, so wait until the request has started, then cancel.
         while engine.started.isEmpty { try await Task.sleep(nanoseconds: 1_000_000) }
         task.cancel()

@@ -117,7 +117,7 @@ def test_chat_logprobs(client, model):
 
 def test_bad_request(client, model):
     with pytest.raises(openai.BadRequestError):
-        client.completions.create(model=model, prompt=PROMPT, temperature=5)
+        client.completions.create(model=model, prompt=PROMPT, temperature=-1)
     with pytest.raises(openai.BadRequestError):
         client.completions.create(model=model, prompt="", max_tokens=3)
 
