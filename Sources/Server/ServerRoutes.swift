@@ -45,8 +45,12 @@ public final class OpenAIServer: Sendable {
             guard self.configuration.servedModelNames.contains(name) else { throw APIError.modelNotFound(name) }
             return Response.json(self.modelCard(name))
         }
-        router.post("v1/completions") { request, _ in try await self.completions(request) }
-        router.post("v1/chat/completions") { request, _ in try await self.chatCompletions(request) }
+        router.post("v1/completions") { request, _ in
+            try await self.cancellingWhenClientLeaves(request) { try await self.completions($0) }
+        }
+        router.post("v1/chat/completions") { request, _ in
+            try await self.cancellingWhenClientLeaves(request) { try await self.chatCompletions($0) }
+        }
         router.post("tokenize") { request, _ in try await self.tokenize(request) }
         router.post("detokenize") { request, _ in try await self.detokenize(request) }
         return router

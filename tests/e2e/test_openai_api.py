@@ -190,6 +190,42 @@ def test_disconnect_frees_kv_blocks(base_url, api_key, model):
     assert _metric(base_url, "vllm:kv_cache_usage_perc") == 0
 
 
+def _success(base_url, reason):
+    text = requests.get(f"{base_url}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("vllm:request_success_total{") and f'finished_reason="{reason}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"request_success_total{{finished_reason={reason}}} missing from /metrics")
+
+
+def test_non_streaming_disconnect_aborts(base_url, api_key, model, max_model_len):
+    """A non-streaming request whose client hangs up is aborted, not run to max_tokens."""
+    import json
+    import socket
+    from urllib.parse import urlparse
+
+    n, max_tokens = 64, max_model_len - 16
+    body = json.dumps({"model": model, "prompt": PROMPT, "max_tokens": max_tokens, "n": n,
+                       "ignore_eos": True}).encode()
+    url = urlparse(base_url)
+    aborted_before = _success(base_url, "abort")
+    generated_before = _metric(base_url, "vllm:generation_tokens_total")
+    sock = socket.create_connection((url.hostname, url.port), timeout=10)
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 + f"Authorization: Bearer {api_key}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+    deadline = time.time() + 30
+    while _metric(base_url, "vllm:num_requests_running") < 1 and time.time() < deadline:
+        time.sleep(0.02)
+    sock.close()
+    deadline = time.time() + 10
+    while _metric(base_url, "vllm:num_requests_running") > 0 and time.time() < deadline:
+        time.sleep(0.05)
+    assert _metric(base_url, "vllm:num_requests_running") == 0
+    assert _metric(base_url, "vllm:kv_cache_usage_perc") == 0
+    assert _success(base_url, "abort") - aborted_before == n
+    assert _metric(base_url, "vllm:generation_tokens_total") - generated_before < n * max_tokens
+
+
 def test_metrics_names(base_url):
     text = requests.get(f"{base_url}/metrics", timeout=5).text
     for name in ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
