@@ -89,6 +89,13 @@ public struct RequestTiming: Sendable, Equatable {
     public var firstToken: Double?
     public var lastToken: Double?
     public var finished: Double?
+
+    public init(arrival: Double, firstToken: Double? = nil, lastToken: Double? = nil, finished: Double? = nil) {
+        self.arrival = arrival
+        self.firstToken = firstToken
+        self.lastToken = lastToken
+        self.finished = finished
+    }
 }
 
 /// What the engine reports for a request after a step.

@@ -148,8 +148,8 @@ func streamChat(_ plan: ChatPlan, run: GenerationRun, stream: AsyncThrowingStrea
         for try await item in stream {
             let choice = item.choiceIndex
             guard generated.indices.contains(choice) else { continue }
-            let output = item.output
-            var text = output.textDelta
+            let output = item.completion
+            var text = output.text
             if !started[choice] {
                 started[choice] = true
                 let roleDelta: JSONValue = .object([("role", "assistant"), ("content", "")])
@@ -164,7 +164,7 @@ func streamChat(_ plan: ChatPlan, run: GenerationRun, stream: AsyncThrowingStrea
             let delta: JSONValue = text.isEmpty ? .object([]) : .object([("content", .string(text))])
             let logprobs = plan.topLogprobs.map { chatLogprobsJSON(entries, topCount: $0) } ?? .null
             try await emit(sseEvent(plan.chunk(
-                choices: [choiceJSON(choice, delta: delta, logprobs: logprobs, finish: output.finishReason,
+                choices: [choiceJSON(choice, delta: delta, logprobs: logprobs, finish: output.finishReason?.rawValue,
                                      stop: output.stopReason)],
                 usage: usage(for: choice))))
         }

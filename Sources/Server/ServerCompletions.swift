@@ -140,15 +140,15 @@ func streamCompletion(_ plan: CompletionPlan, run: GenerationRun, stream: AsyncT
         for try await item in stream {
             let choice = item.choiceIndex
             guard builders.indices.contains(choice) else { continue }
-            let output = item.output
-            var text = output.textDelta
+            let output = item.completion
+            var text = output.text
             if !started[choice] {
                 started[choice] = true
                 let prompt = plan.prompts[item.promptIndex]
                 let echoed = plan.echoText(prompt, engine: engine)
                 if plan.echo, let topCount = plan.params.logprobs {
                     builders[choice].appendPrompt(
-                        tokenIds: prompt.tokenIds, entries: output.promptLogprobs,
+                        tokenIds: prompt.tokenIds, entries: item.promptLogprobs,
                         firstTokenString: engine.tokenStrings(Array(prompt.tokenIds.prefix(1))).first,
                         topCount: topCount)
                     builders[choice].offset = echoed.unicodeScalars.count
@@ -168,7 +168,7 @@ func streamCompletion(_ plan: CompletionPlan, run: GenerationRun, stream: AsyncT
                                   completionTokens: generated[choice])
             }
             let choiceJSON = completionChoiceJSON(index: choice, text: text, logprobs: logprobs,
-                                                  finishReason: output.finishReason, stopReason: output.stopReason)
+                                                  finishReason: output.finishReason?.rawValue, stopReason: output.stopReason)
             try await emit(sseEvent(plan.chunk(choices: [choiceJSON], usage: usage)))
         }
     }

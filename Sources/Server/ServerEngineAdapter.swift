@@ -54,40 +54,9 @@ public final class AsyncEngineServing: ServingEngine, @unchecked Sendable {
     public var defaultSamplingParams: SamplingParams { engine.defaultSamplingParams }
 
     public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int,
-                         cacheSalt: String?) throws -> AsyncThrowingStream<GenerationOutput, Error> {
-        let source = try engine.generate(requestId: requestId, prompt: .tokenIds(promptTokenIds), params: params,
-                                         priority: priority, outputKind: .delta, cacheSalt: cacheSalt)
-        let promptCount = promptTokenIds.count
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    var sentPromptLogprobs = false
-                    for try await output in source {
-                        for completion in output.outputs {
-                            var converted = GenerationOutput(
-                                index: completion.index, textDelta: completion.text, tokenIds: completion.tokenIds,
-                                logprobs: completion.logprobs, finishReason: completion.finishReason?.rawValue,
-                                stopReason: completion.stopReason, promptTokenCount: promptCount,
-                                cachedTokenCount: output.numCachedTokens)
-                            if !sentPromptLogprobs, let prompt = output.promptLogprobs {
-                                converted.promptLogprobs = prompt
-                                sentPromptLogprobs = true
-                            }
-                            continuation.yield(converted)
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { termination in
-                if case .cancelled = termination {
-                    task.cancel()
-                    self.engine.abort(requestId: requestId)
-                }
-            }
-        }
+                         cacheSalt: String?) throws -> AsyncThrowingStream<RequestOutput, Error> {
+        try engine.generate(requestId: requestId, prompt: .tokenIds(promptTokenIds), params: params,
+                            priority: priority, outputKind: .delta, cacheSalt: cacheSalt)
     }
 
     public func abort(requestId: String) { engine.abort(requestId: requestId) }

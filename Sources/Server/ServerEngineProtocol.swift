@@ -25,7 +25,7 @@ public protocol ServingEngine: Sendable {
     /// The stream yields incremental outputs; cancelling its iteration must abort the request.
     /// `cacheSalt` keeps the request's prefix-cache entries apart from other salts' (vLLM cache_salt).
     func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int,
-                  cacheSalt: String?) throws -> AsyncThrowingStream<GenerationOutput, Error>
+                  cacheSalt: String?) throws -> AsyncThrowingStream<RequestOutput, Error>
 
     /// Aborts a request (all its choices) and frees its KV blocks. Unknown ids are ignored.
     func abort(requestId: String)
@@ -55,37 +55,3 @@ public struct ChatRenderRequest: Sendable {
     }
 }
 
-/// One incremental update for one choice of a request.
-public struct GenerationOutput: Sendable {
-    /// Choice index within the request (0..<n).
-    public var index: Int
-    /// Newly generated text since the previous output of this choice.
-    public var textDelta: String
-    public var tokenIds: [Int]
-    /// One entry per token in `tokenIds` when logprobs were requested.
-    public var logprobs: [PositionLogprobs]?
-    /// Logprobs of the prompt tokens (first entry nil), sent once.
-    public var promptLogprobs: [PositionLogprobs?]?
-    public var finishReason: String?
-    /// Matched stop string or stop token id.
-    public var stopReason: StopReason?
-    public var promptTokenCount: Int
-    public var cachedTokenCount: Int
-
-    public init(index: Int = 0, textDelta: String, tokenIds: [Int], logprobs: [PositionLogprobs]? = nil,
-                promptLogprobs: [PositionLogprobs?]? = nil, finishReason: String? = nil, stopReason: StopReason? = nil,
-                promptTokenCount: Int, cachedTokenCount: Int = 0) {
-        self.index = index
-        self.textDelta = textDelta
-        self.tokenIds = tokenIds
-        self.logprobs = logprobs
-        self.promptLogprobs = promptLogprobs
-        self.finishReason = finishReason
-        self.stopReason = stopReason
-        self.promptTokenCount = promptTokenCount
-        self.cachedTokenCount = cachedTokenCount
-    }
-}
-
-// Stop reasons and logprob entries reuse the Engine target's value types (`StopReason`, `LogprobCandidate`,
-// `PositionLogprobs`), so adapting the real engine needs no conversion.

@@ -3,11 +3,16 @@ import Engine
 import Foundation
 import EngineCore
 
-/// An output of one choice, tagged with its position in the response (`prompt index * n + choice index`).
+/// The engine's delta output of one choice, tagged with its position in the response
+/// (`prompt index * n + choice index`).
 struct ChoiceOutput: Sendable {
     var choiceIndex: Int
     var promptIndex: Int
-    var output: GenerationOutput
+    var completion: CompletionOutput
+    /// The prompt's logprobs (first entry nil), on the first output of the prompt's request only.
+    var promptLogprobs: [PositionLogprobs?]?
+    var promptTokenCount: Int
+    var cachedTokenCount: Int
 }
 
 /// One engine request per prompt, merged into a single stream of choice outputs. Tracks which choices have
@@ -28,7 +33,7 @@ final class GenerationRun: @unchecked Sendable {
         throws -> (GenerationRun, AsyncThrowingStream<ChoiceOutput, Error>) {
         let ids = prompts.count == 1 ? [baseId] : prompts.indices.map { "\(baseId)-\($0)" }
         let run = GenerationRun(requestIds: ids, n: params.n, engine: engine)
-        var streams: [AsyncThrowingStream<GenerationOutput, Error>] = []
+        var streams: [AsyncThrowingStream<RequestOutput, Error>] = []
         do {
             for (position, prompt) in prompts.enumerated() {
                 var promptParams = params
@@ -49,7 +54,7 @@ final class GenerationRun: @unchecked Sendable {
         self.engine = engine
     }
 
-    private func merge(_ streams: [AsyncThrowingStream<GenerationOutput, Error>]) -> AsyncThrowingStream<ChoiceOutput, Error> {
+    private func merge(_ streams: [AsyncThrowingStream<RequestOutput, Error>]) -> AsyncThrowingStream<ChoiceOutput, Error> {
         let n = self.n
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -57,10 +62,21 @@ final class GenerationRun: @unchecked Sendable {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for (promptIndex, stream) in streams.enumerated() {
                             group.addTask {
+                                var promptLogprobsSent = false
                                 for try await output in stream {
-                                    self.observe(output, choiceIndex: promptIndex * n + output.index)
-                                    continuation.yield(ChoiceOutput(choiceIndex: promptIndex * n + output.index,
-                                                                    promptIndex: promptIndex, output: output))
+                                    for completion in output.outputs {
+                                        let choiceIndex = promptIndex * n + completion.index
+                                        self.observe(completion, choiceIndex: choiceIndex)
+                                        var item = ChoiceOutput(choiceIndex: choiceIndex, promptIndex: promptIndex,
+                                                                completion: completion, promptLogprobs: nil,
+                                                                promptTokenCount: output.promptTokenIds.count,
+                                                                cachedTokenCount: output.numCachedTokens)
+                                        if !promptLogprobsSent, let prompt = output.promptLogprobs {
+                                            item.promptLogprobs = prompt
+                                            promptLogprobsSent = true
+                                        }
+                                        continuation.yield(item)
+                                    }
                                 }
                             }
                         }
@@ -75,7 +91,7 @@ final class GenerationRun: @unchecked Sendable {
         }
     }
 
-    private func observe(_ output: GenerationOutput, choiceIndex: Int) {
+    private func observe(_ output: CompletionOutput, choiceIndex: Int) {
         guard output.finishReason != nil else { return }
         lock.lock()
         finishedChoices.insert(choiceIndex)
@@ -108,13 +124,14 @@ struct ChoiceAccumulator {
     var finishReason: String?
     var stopReason: StopReason?
 
-    mutating func add(_ output: GenerationOutput) {
-        text += output.textDelta
+    mutating func add(_ item: ChoiceOutput) {
+        let output = item.completion
+        text += output.text
         tokenIds += output.tokenIds
         if let entries = output.logprobs { logprobs += entries }
-        if let prompt = output.promptLogprobs { promptLogprobs = prompt }
+        if let prompt = item.promptLogprobs { promptLogprobs = prompt }
         if let reason = output.finishReason {
-            finishReason = reason
+            finishReason = reason.rawValue
             stopReason = output.stopReason
         }
     }
@@ -129,9 +146,9 @@ func collectRun(_ run: GenerationRun, _ stream: AsyncThrowingStream<ChoiceOutput
     do {
         for try await item in stream {
             guard choices.indices.contains(item.choiceIndex) else { continue }
-            choices[item.choiceIndex].add(item.output)
-            promptTokens[item.promptIndex] = item.output.promptTokenCount
-            cached[item.promptIndex] = max(cached[item.promptIndex], item.output.cachedTokenCount)
+            choices[item.choiceIndex].add(item)
+            promptTokens[item.promptIndex] = item.promptTokenCount
+            cached[item.promptIndex] = max(cached[item.promptIndex], item.cachedTokenCount)
         }
         try Task.checkCancellation()
     } catch {

@@ -23,8 +23,8 @@ public final class OpenAIServer: Sendable {
 
     var modelName: String { configuration.servedModelNames.first ?? "model" }
 
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: OpenAIErrorMiddleware())
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         router.add(middleware: DrainingMiddleware(state: state))
@@ -45,11 +45,9 @@ public final class OpenAIServer: Sendable {
             guard self.configuration.servedModelNames.contains(name) else { throw APIError.modelNotFound(name) }
             return Response.json(self.modelCard(name))
         }
-        router.post("v1/completions") { request, _ in
-            try await self.cancellingWhenClientLeaves(request) { try await self.completions($0) }
-        }
-        router.post("v1/chat/completions") { request, _ in
-            try await self.cancellingWhenClientLeaves(request) { try await self.chatCompletions($0) }
+        router.post("v1/completions") { request, context in try await self.completions(request, channel: context.channel) }
+        router.post("v1/chat/completions") { request, context in
+            try await self.chatCompletions(request, channel: context.channel)
         }
         router.post("tokenize") { request, _ in try await self.tokenize(request) }
         router.post("detokenize") { request, _ in try await self.detokenize(request) }
@@ -62,20 +60,29 @@ public final class OpenAIServer: Sendable {
                  ("max_model_len", .number(engine.maxModelLen)), ("permission", .array([]))])
     }
 
-    /// Reads and parses a JSON body, enforcing the size limit and the content type.
+    /// Reads and parses a JSON body, enforcing the content type and the size limit.
     func readJSON(_ request: Request) async throws -> JSONValue {
+        try checkBodyHeaders(request)
+        return try await parseJSONBody(request.body)
+    }
+
+    /// The checks that need no body: content type and a declared length over the limit.
+    func checkBodyHeaders(_ request: Request) throws {
         if let type = request.headers[.contentType]?.lowercased(), !type.contains("json") {
             throw APIError(status: .unsupportedMediaType,
                            message: "Content-Type must be application/json, got '\(type)'.",
                            type: "invalid_request_error")
         }
-        let limit = configuration.maxBodyBytes
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw APIError.payloadTooLarge(limit: limit)
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
+            throw APIError.payloadTooLarge(limit: configuration.maxBodyBytes)
         }
+    }
+
+    func parseJSONBody(_ body: RequestBody) async throws -> JSONValue {
+        let limit = configuration.maxBodyBytes
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            buffer = try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: limit)
         }
@@ -86,13 +93,15 @@ public final class OpenAIServer: Sendable {
         }
     }
 
-    func completions(_ request: Request) async throws -> Response {
+    func completions(_ request: Request, channel: any Channel) async throws -> Response {
         let body = try await readJSON(request)
         let plan = try CompletionPlan(body: body, engine: engine, servedModels: configuration.servedModelNames,
                                       limits: configuration.limits)
         logRequest(plan.id, promptTokens: plan.prompts.map(\.tokenIds.count), maxTokens: plan.maxTokens, params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await completeNonStreaming(plan, engine: engine), requestId: plan.id)
+            let engine = self.engine
+            let json = try await cancellingWhenClientLeaves(channel) { try await completeNonStreaming(plan, engine: engine) }
+            return Response.json(json, requestId: plan.id)
         }
         let (run, stream) = try plan.start(engine: engine)
         let engine = self.engine
@@ -101,13 +110,15 @@ public final class OpenAIServer: Sendable {
         }
     }
 
-    func chatCompletions(_ request: Request) async throws -> Response {
+    func chatCompletions(_ request: Request, channel: any Channel) async throws -> Response {
         let body = try await readJSON(request)
         let plan = try ChatPlan(body: body, engine: engine, servedModels: configuration.servedModelNames,
                                 limits: configuration.limits)
         logRequest(plan.id, promptTokens: [plan.prompt.tokenIds.count], maxTokens: [plan.maxTokens], params: plan.params)
         if !plan.stream.stream {
-            return Response.json(try await chatNonStreaming(plan, engine: engine), requestId: plan.id)
+            let engine = self.engine
+            let json = try await cancellingWhenClientLeaves(channel) { try await chatNonStreaming(plan, engine: engine) }
+            return Response.json(json, requestId: plan.id)
         }
         let (run, stream) = try plan.start(engine: engine)
         return sseResponse(id: plan.id) { emit in

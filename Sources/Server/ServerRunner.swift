@@ -11,6 +11,7 @@ public enum ServerRunner {
                            logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = Application(
             router: server.makeRouter(),
+            server: .http1(additionalChannelHandlers: [ClientHangupDetector()]),
             configuration: .init(address: .hostname(host, port: port), serverName: "vllm"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -80,7 +80,7 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
     }
 
     func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, priority: Int,
-                  cacheSalt: String?) throws -> AsyncThrowingStream<GenerationOutput, Error> {
+                  cacheSalt: String?) throws -> AsyncThrowingStream<RequestOutput, Error> {
         if overloaded { throw EngineError(.overloaded, "The waiting queue is full (2 requests); retry later.") }
         // The real engine's request checks, so the HTTP tests see exactly what it refuses.
         try EngineRequestChecks.validate(params: params, cacheSalt: cacheSalt, vocabSize: vocabSize, maxLogprobs: 20)
@@ -99,27 +99,30 @@ final class FakeServingEngine: ServingEngine, @unchecked Sendable {
                     if let hang, position >= hang { break }
                     let id = Self.letter(position, choice: choice)
                     let piece = String(decoding: [UInt8(id)], as: UTF8.self)
-                    var finish: String? = position == maxTokens - 1 ? "length" : nil
+                    var finish: FinishReason? = position == maxTokens - 1 ? .length : nil
                     var stopReason: StopReason?
                     var delta = piece
                     // The fake matches single-character stop strings only.
                     if let stop = params.stop.first(where: { $0 == piece }) {
-                        finish = "stop"
+                        finish = .stop
                         stopReason = .string(stop)
                         delta = params.includeStopStrInOutput ? piece : ""
                     } else if params.stopTokenIds.contains(id) {
-                        finish = "stop"
+                        finish = .stop
                         stopReason = .tokenId(id)
                     }
                     var promptLogprobs: [PositionLogprobs?]?
                     if position == 0, params.promptLogprobs != nil {
                         promptLogprobs = promptTokenIds.enumerated().map { $0 == 0 ? nil : Self.logprob(min($1, 255)) }
                     }
-                    continuation.yield(GenerationOutput(
-                        index: choice, textDelta: delta, tokenIds: [id],
-                        logprobs: params.logprobs == nil ? nil : [Self.logprob(id)], promptLogprobs: promptLogprobs,
-                        finishReason: finish, stopReason: stopReason, promptTokenCount: promptTokenIds.count,
-                        cachedTokenCount: 0))
+                    let completion = CompletionOutput(
+                        index: choice, text: delta, tokenIds: [id],
+                        logprobs: params.logprobs == nil ? nil : [Self.logprob(id)], finishReason: finish,
+                        stopReason: stopReason, numGeneratedTokens: position + 1)
+                    continuation.yield(RequestOutput(
+                        requestId: requestId, prompt: nil, promptTokenIds: promptTokenIds, promptLogprobs: promptLogprobs,
+                        outputs: [completion], finished: finish != nil && choice == params.n - 1, numCachedTokens: 0,
+                        timing: RequestTiming(arrival: 0)))
                     if fail {
                         continuation.finish(throwing: EngineError(.modelFailure, "Injected engine failure."))
                         return

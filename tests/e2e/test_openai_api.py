@@ -226,6 +226,35 @@ def test_non_streaming_disconnect_aborts(base_url, api_key, model, max_model_len
     assert _metric(base_url, "vllm:generation_tokens_total") - generated_before < n * max_tokens
 
 
+def test_client_hanging_up_mid_body_leaves_the_server_healthy(base_url, api_key):
+    """Bodies cut short (declared length, chunked) and an oversized body: no crash, the server answers."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(base_url)
+    head = f"Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer {api_key}\r\n"
+    cut_short = [
+        f"POST /v1/completions HTTP/1.1\r\n{head}Content-Length: 500\r\n\r\n" + '{"prompt": "Once',
+        f"POST /v1/chat/completions HTTP/1.1\r\n{head}Transfer-Encoding: chunked\r\n\r\n10\r\n" + '{"messages": [',
+    ]
+    for raw in cut_short:
+        sock = socket.create_connection((url.hostname, url.port), timeout=10)
+        sock.sendall(raw.encode())
+        time.sleep(0.1)
+        sock.close()
+    big = ('{"prompt": "' + "z" * 40_000_000 + '"}').encode()
+    sock = socket.create_connection((url.hostname, url.port), timeout=30)
+    sock.sendall(f"POST /v1/completions HTTP/1.1\r\n{head}Transfer-Encoding: chunked\r\n\r\n".encode())
+    for start in range(0, len(big), 1 << 20):
+        chunk = big[start:start + (1 << 20)]
+        sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+    sock.sendall(b"0\r\n\r\n")
+    status_line = sock.recv(64).split(b"\r\n")[0]
+    sock.close()
+    assert status_line.startswith(b"HTTP/1.1 413 "), status_line
+    assert requests.get(f"{base_url}/health", timeout=5).status_code == 200
+
+
 def test_metrics_names(base_url):
     text = requests.get(f"{base_url}/metrics", timeout=5).text
     for name in ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
