@@ -31,7 +31,7 @@ struct ChatPlan: Sendable {
         }
         let messages = try normalizeChatMessages(fields.value("messages"))
         let tools = try parseTools(fields)
-        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, limits: limits)
+        params = try parseSamplingFields(fields, engine: engine, limits: limits)
         let wantsLogprobs = try fields.bool("logprobs") ?? false
         let top = try fields.int("top_logprobs")
         if let top {

@@ -25,7 +25,7 @@ struct CompletionPlan: Sendable {
         if let suffix = try fields.string("suffix"), !suffix.isEmpty {
             throw APIError.badRequest("suffix is not currently supported.", param: "suffix")
         }
-        params = try parseSamplingFields(fields, defaults: engine.defaultSamplingParams, limits: limits)
+        params = try parseSamplingFields(fields, engine: engine, limits: limits)
         if let logprobs = try fields.int("logprobs") {
             guard logprobs >= 0, logprobs <= limits.maxLogprobs else {
                 throw APIError.badRequest("logprobs must be in [0, \(limits.maxLogprobs)], got \(logprobs).",

@@ -13,9 +13,9 @@ public struct RequestLimits: Sendable {
 /// Reads the sampling fields shared by /v1/completions and /v1/chat/completions, with vLLM's names, ranges
 /// and messages, over the model's defaults. `maxTokens` is read by the caller (its name and default differ
 /// per endpoint).
-func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, limits: RequestLimits) throws
+func parseSamplingFields(_ fields: FieldReader, engine: any ServingEngine, limits: RequestLimits) throws
     -> SamplingParams {
-    var params = defaults
+    var params = engine.defaultSamplingParams
 
     // Value ranges (temperature >= 0, top_p in (0, 1], penalties, min_tokens <= max_tokens, token ids in the
     // vocabulary, ...) have one home, the engine's SamplingParams validation, which offline `generate` runs
@@ -65,6 +65,10 @@ func parseSamplingFields(_ fields: FieldReader, defaults: SamplingParams, limits
         params.stop = stop
     }
     if let ids = try fields.ints("stop_token_ids") { params.stopTokenIds = ids }
+    if let ids = try fields.ints("allowed_token_ids") { params.allowedTokenIds = ids }
+    if let words = try fields.stringOrStrings("bad_words") {
+        params.badWordsTokenIds = try badWordTokenIds(words, engine: engine)
+    }
     if let bias = try fields.object("logit_bias") {
         var parsed: [Int: Double] = [:]
         for (key, value) in bias {
@@ -153,4 +157,20 @@ func rejectUnsupported(_ fields: FieldReader) throws {
     if try fields.bool("use_beam_search") == true {
         throw APIError.badRequest("Beam search is not supported by this server.", param: "use_beam_search")
     }
+}
+
+/// vLLM's bad_words tokenization: each word as written (leading spaces dropped) and, when that gives a
+/// different first token of the same length, with one leading space, so the word is banned at the
+/// start of the text and inside it.
+func badWordTokenIds(_ words: [String], engine: any ServingEngine) throws -> [[Int]] {
+    var result: [[Int]] = []
+    for word in words {
+        let bare = String(word.drop { $0 == " " })
+        let plain = try engine.tokenize(bare, addSpecialTokens: false)
+        guard !plain.isEmpty else { continue }
+        result.append(plain)
+        let spaced = try engine.tokenize(" " + bare, addSpecialTokens: false)
+        if let first = spaced.first, first != plain[0], spaced.count == plain.count { result.append(spaced) }
+    }
+    return result
 }

@@ -89,6 +89,21 @@ final class ServerCompletionsTests: XCTestCase {
         }
     }
 
+    func testAllowedTokenIdsAndBadWordsReachTheEngine() async throws {
+        try await withTestServer { client, engine in
+            let body = #"{"prompt": "a", "max_tokens": 2, "allowed_token_ids": [97, 98], "bad_words": ["  bc", "d"]}"#
+            let result = try await client.postJSON("/v1/completions", body)
+            XCTAssertEqual(result.status, .ok, result.text)
+            let started = try XCTUnwrap(engine.started.first)
+            XCTAssertEqual(started.params.allowedTokenIds, [97, 98])
+            // Leading spaces dropped; the fake's " bc" is one token longer, so no spaced variant is added.
+            XCTAssertEqual(started.params.badWordsTokenIds, [[98, 99], [100]])
+            let empty = try await client.postJSON("/v1/completions", #"{"prompt": "a", "allowed_token_ids": []}"#)
+            XCTAssertEqual(empty.status, .badRequest)
+            XCTAssertEqual(empty.json?.path("error", "param"), "allowed_token_ids")
+        }
+    }
+
     func testStopStringEndsWithStopReason() async throws {
         try await withTestServer { client, _ in
             let result = try await client.postJSON("/v1/completions", #"{"prompt": "a", "max_tokens": 10, "stop": "d"}"#)
