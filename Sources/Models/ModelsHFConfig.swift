@@ -26,12 +26,7 @@ extension LlamaConfig {
     /// Parses the contents of an HF `config.json`; `source` names it in errors.
     public init(huggingFaceConfigJSON data: Data, source: String = "config.json") throws {
         let fields = try JSONFields.parse(data, source: source)
-        guard case let .array(architectures)? = fields.value("architectures"),
-              case let .string(architecture)? = architectures.first else {
-            let modelType = fields.string("model_type") ?? "(none)"
-            throw ModelError.invalidField(source: source, field: "architectures",
-                                          reason: "missing or empty (model_type \(modelType))")
-        }
+        let architecture = try ModelSource.huggingFaceArchitecture(fields, source: source)
         guard let family = Self.huggingFaceArchitectures[architecture] else {
             throw ModelError.unsupportedArchitecture(architecture)
         }

@@ -14,20 +14,26 @@ public enum ModelSource {
         switch self {
         case let .huggingFace(folder, data):
             let source = (folder as NSString).appendingPathComponent("config.json")
-            let fields = try JSONFields.parse(data, source: source)
-            guard case let .array(architectures)? = fields.value("architectures"),
-                  case let .string(architecture)? = architectures.first else {
-                let modelType = fields.string("model_type") ?? "(none)"
-                throw ModelError.invalidField(source: source, field: "architectures",
-                                              reason: "missing or empty (model_type \(modelType))")
-            }
-            return architecture
+            return try Self.huggingFaceArchitecture(JSONFields.parse(data, source: source), source: source)
         case let .gguf(file):
             guard let name = file.metadata["general.architecture"]?.string else {
                 throw ModelError.missingField(source: file.path, field: "general.architecture")
             }
             return name
         }
+    }
+}
+
+extension ModelSource {
+    /// `architectures[0]` of a parsed HF config.json.
+    static func huggingFaceArchitecture(_ fields: JSONFields, source: String) throws -> String {
+        guard case let .array(architectures)? = fields.value("architectures"),
+              case let .string(architecture)? = architectures.first else {
+            let modelType = fields.string("model_type") ?? "(none)"
+            throw ModelError.invalidField(source: source, field: "architectures",
+                                          reason: "missing or empty (model_type \(modelType))")
+        }
+        return architecture
     }
 }
 
