@@ -35,10 +35,11 @@ struct BenchForwardCommand: AsyncParsableCommand {
         CPUKernels.initialize(threads: threads)
         let location = try ModelLocator.resolve(model)
         let loadStart = Date()
-        let model = try LlamaModel.loadLlama(ModelLoader.source(for: location))
-        let config = model.config
+        let model = try ModelLoader.load(location)
+        let spec = model.spec
+        let kvHeads = Set(spec.layers.map(\.numKVHeads)).sorted().map(String.init).joined(separator: "/")
         print("model \(location.path)")
-        print("  \(config.architecture): hidden \(config.hiddenSize), layers \(config.numLayers), heads \(config.numHeads)/\(config.numKVHeads), vocab \(config.vocabSize); loaded in \(String(format: "%.2f", Date().timeIntervalSince(loadStart))) s")
+        print("  \(spec.architecture): layers \(spec.numLayers), kv heads \(kvHeads), vocab \(spec.vocabSize); loaded in \(String(format: "%.2f", Date().timeIntervalSince(loadStart))) s")
         print("  kernels: \(CPUKernels.activeISA), \(CPUKernels.threadCount) threads")
         let runner = ForwardBenchRunner(model: model, promptLength: promptLength, decodeLength: decodeLength)
         try runner.warmUp()
@@ -65,9 +66,9 @@ struct BenchForwardCommand: AsyncParsableCommand {
     }
 }
 
-/// Drives LlamaModel directly with engine-shaped batches.
+/// Drives the model (any registered family) directly with engine-shaped batches.
 struct ForwardBenchRunner {
-    let model: LlamaModel
+    let model: any CausalLanguageModel
     let promptLength: Int
     let decodeLength: Int
     let blockSize = 16
