@@ -67,6 +67,10 @@ struct EngineMetricsRecorder {
         result.promptTokens = core.promptTokens
         result.generationTokens = core.generationTokens
         result.numSteps = core.numSteps
+        result.specDecodeNumDrafts = core.numDrafts
+        result.specDecodeNumDraftTokens = core.numDraftTokens
+        result.specDecodeNumAcceptedTokens = core.numAcceptedTokens
+        result.specDecodeAcceptedPerPosition = core.acceptedTokensPerPosition
         result.numKVBlocks = numKVBlocks
         result.blockSize = blockSize
         result.enablePrefixCaching = enablePrefixCaching

@@ -81,6 +81,12 @@ public struct EngineStats: Sendable, Equatable {
     /// Finished (child) requests by finish reason: "stop", "length", "abort", "error".
     public var requestSuccess: [String: Int] = [:]
     public var numSteps = 0
+    /// Speculative decoding (cumulative; vllm:spec_decode_*): verifications, draft tokens verified and
+    /// accepted, and accepted tokens by draft position (empty when speculation is off).
+    public var specDecodeNumDrafts = 0
+    public var specDecodeNumDraftTokens = 0
+    public var specDecodeNumAcceptedTokens = 0
+    public var specDecodeAcceptedPerPosition: [Int] = []
     // Histograms, one observation per finished (child) request unless noted.
     public var timeToFirstToken = EngineHistogram(upperBounds: EngineHistogram.timeToFirstTokenBounds)
     /// One observation per generated token after the first.

@@ -3,6 +3,23 @@ import Logging
 
 /// vLLM's periodic engine log line ("Engine 000: Avg prompt throughput: ...").
 public enum EngineStatsLogLine {
+    /// vLLM's "SpecDecoding metrics" line over the interval, or nil when no drafts were verified in it.
+    public static func speculation(previous: EngineStats, current: EngineStats) -> String? {
+        let drafts = current.specDecodeNumDrafts - previous.specDecodeNumDrafts
+        let drafted = current.specDecodeNumDraftTokens - previous.specDecodeNumDraftTokens
+        let accepted = current.specDecodeNumAcceptedTokens - previous.specDecodeNumAcceptedTokens
+        guard drafts > 0, drafted > 0 else { return nil }
+        let perPosition = current.specDecodeAcceptedPerPosition.indices.map { position -> String in
+            let before = position < previous.specDecodeAcceptedPerPosition.count
+                ? previous.specDecodeAcceptedPerPosition[position] : 0
+            return String(format: "%.3f", Double(current.specDecodeAcceptedPerPosition[position] - before) / Double(drafts))
+        }
+        return String(format: "SpecDecoding metrics: Mean acceptance length: %.2f, Accepted: %d tokens, Drafted: %d "
+                          + "tokens, Per-position acceptance rate: %@, Avg Draft acceptance rate: %.1f%%",
+                      1 + Double(accepted) / Double(drafts), accepted, drafted, perPosition.joined(separator: ", "),
+                      100 * Double(accepted) / Double(drafted))
+    }
+
     /// The line for the `seconds` between two snapshots, or nil when nothing ran or waited in between.
     public static func make(previous: EngineStats, current: EngineStats, seconds: Double) -> String? {
         guard seconds > 0 else { return nil }
@@ -35,6 +52,9 @@ struct EngineThroughputLog {
     mutating func logIfDue(_ stats: EngineStats, now: Double) {
         guard now - lastTime >= interval else { return }
         if let line = EngineStatsLogLine.make(previous: lastStats, current: stats, seconds: now - lastTime) {
+            EngineLog.logger.info("\(line)")
+        }
+        if let line = EngineStatsLogLine.speculation(previous: lastStats, current: stats) {
             EngineLog.logger.info("\(line)")
         }
         lastTime = now

@@ -52,9 +52,11 @@ public final class LLMEngine {
                                         enableChunkedPrefill: true,
                                         longPrefillTokenThreshold: config.longPrefillTokenThreshold,
                                         maxWaitingRequests: nil, policy: config.schedulingPolicy,
-                                        maxLogprobs: config.maxLogprobs, seed: config.seed)
+                                        maxLogprobs: config.maxLogprobs, seed: config.seed,
+                                        numSpeculativeTokens: config.speculative?.numSpeculativeTokens ?? 0,
+                                        speculativeDisableByBatchSize: config.speculative?.disableByBatchSize)
         do {
-            core = try EngineCore(model: bundle.model, config: scheduler)
+            core = try EngineCore(model: bundle.model, config: scheduler, proposer: config.speculative?.makeProposer())
         } catch {
             throw EngineError.from(error)
         }

@@ -23,9 +23,11 @@ public final class EngineCore {
     private var nextSequenceNumber = 0
     private var lastStep = (tokens: 0, seqs: 0, prefillTokens: 0)
     private var numSteps = 0
-    /// Draft tokens scheduled and accepted (cumulative; vLLM spec_decode num_draft / num_accepted).
+    /// Speculative decoding counters (cumulative), as in `SchedulerStats`.
+    private var numDrafts = 0
     private var numDraftTokens = 0
     private var numAcceptedTokens = 0
+    private var acceptedTokensPerPosition: [Int]
 
     /// Validates `config`, then sizes the model's KV cache to `config.numBlocks` blocks.
     public init(model: any CausalLanguageModel, config: SchedulerConfig, proposer: (any DraftProposer)? = nil) throws {
@@ -45,6 +47,7 @@ public final class EngineCore {
         scheduler = Scheduler(config: config)
         runner = ModelRunner(model: model, blockSize: config.blockSize, maxModelLen: config.maxModelLen, seed: config.seed)
         self.proposer = config.numSpeculativeTokens > 0 ? proposer : nil
+        acceptedTokensPerPosition = Array(repeating: 0, count: self.proposer == nil ? 0 : config.numSpeculativeTokens)
         do {
             try model.allocateKVCache(numBlocks: config.numBlocks, blockSize: config.blockSize)
         } catch {
@@ -148,8 +151,10 @@ public final class EngineCore {
         stats.numPreemptions = scheduler.numPreemptions
         stats.promptTokens = scheduler.promptTokens
         stats.generationTokens = scheduler.generationTokens
+        stats.numDrafts = numDrafts
         stats.numDraftTokens = numDraftTokens
         stats.numAcceptedTokens = numAcceptedTokens
+        stats.acceptedTokensPerPosition = acceptedTokensPerPosition
         stats.lastStepNumTokens = lastStep.tokens
         stats.lastStepNumSeqs = lastStep.seqs
         stats.lastStepPrefillTokens = lastStep.prefillTokens
@@ -170,9 +175,11 @@ public final class EngineCore {
         numSteps += 1
         lastStep = (schedule.numScheduledTokens, schedule.scheduled.count, schedule.numPrefillTokens)
         let result = try runner.execute(schedule)
-        for (item, outcome) in zip(schedule.scheduled, result.requests) {
+        for (item, outcome) in zip(schedule.scheduled, result.requests) where item.numDraftTokens > 0 {
+            numDrafts += 1
             numDraftTokens += item.numDraftTokens
             numAcceptedTokens += outcome.numAcceptedDraftTokens
+            for position in 0..<outcome.numAcceptedDraftTokens { acceptedTokensPerPosition[position] += 1 }
         }
         let outputs = scheduler.update(schedule, result)
         for output in outputs where output.finished { requests[output.requestId] = nil }
@@ -183,6 +190,10 @@ public final class EngineCore {
     /// Asks the proposer for the next tokens of every decoding request.
     private func proposeDrafts(_ proposer: any DraftProposer) {
         let limit = config.numSpeculativeTokens
+        if let threshold = config.speculativeDisableByBatchSize, scheduler.running.count >= threshold {
+            for request in scheduler.running { request.draftTokenIds.removeAll(keepingCapacity: true) }
+            return
+        }
         for request in scheduler.running where request.isDecoding {
             request.draftTokenIds.removeAll(keepingCapacity: true)
             proposer.propose(DraftContext(request: request), maxTokens: limit, into: &request.draftTokenIds)

@@ -122,13 +122,17 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Most draft tokens a `DraftProposer` may add per request and step (vLLM num_speculative_tokens).
     public var numSpeculativeTokens = 0
+    /// No drafts are proposed while this many requests or more are running (vLLM disable_by_batch_size).
+    public var speculativeDisableByBatchSize: Int? = nil
 
     public init(numBlocks: Int, maxModelLen: Int, blockSize: Int = 16, maxNumSeqs: Int = 256,
                 maxNumBatchedTokens: Int = 2048, enablePrefixCaching: Bool = true,
                 enableChunkedPrefill: Bool = true, longPrefillTokenThreshold: Int? = nil,
                 maxWaitingRequests: Int? = nil, policy: SchedulingPolicy = .fcfs,
-                maxLogprobs: Int = 20, seed: UInt64 = 0, numSpeculativeTokens: Int = 0) {
+                maxLogprobs: Int = 20, seed: UInt64 = 0, numSpeculativeTokens: Int = 0,
+                speculativeDisableByBatchSize: Int? = nil) {
         self.numSpeculativeTokens = numSpeculativeTokens
+        self.speculativeDisableByBatchSize = speculativeDisableByBatchSize
         self.numBlocks = numBlocks
         self.maxModelLen = maxModelLen
         self.blockSize = blockSize
@@ -188,9 +192,12 @@ public struct SchedulerStats: Sendable, Equatable {
     /// Prefill tokens computed (not served from cache) in the last step.
     public var lastStepPrefillTokens = 0
     public var numSteps = 0
-    /// Draft tokens verified and accepted (cumulative; speculative decoding only).
+    /// Speculative decoding (cumulative): steps of one request that verified drafts (vLLM num_drafts),
+    /// draft tokens verified, draft tokens accepted, and accepted tokens by draft position.
+    public var numDrafts = 0
     public var numDraftTokens = 0
     public var numAcceptedTokens = 0
+    public var acceptedTokensPerPosition: [Int] = []
 
     public init() {}
 }

@@ -48,6 +48,8 @@ public final class ServerMetrics: @unchecked Sendable {
             text += "\(success){\(labels),finished_reason=\"\(Self.escape(reason))\"} \(value)\n"
         }
 
+        if !stats.specDecodeAcceptedPerPosition.isEmpty { renderSpeculation(&text, stats) }
+
         for (name, help, histogram) in Self.histograms(stats) {
             render(&text, name, help, histogram)
         }
@@ -96,6 +98,20 @@ public final class ServerMetrics: @unchecked Sendable {
 
     private func counter(_ text: inout String, _ name: String, _ help: String, _ value: Int) {
         text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name){\(labels)} \(monotone(name, value))\n"
+    }
+
+    /// vLLM's speculative-decoding counters, present only when speculation is configured (as in vLLM).
+    private func renderSpeculation(_ text: inout String, _ stats: EngineStats) {
+        counter(&text, "vllm:spec_decode_num_drafts_total", "Number of spec decoding drafts.", stats.specDecodeNumDrafts)
+        counter(&text, "vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens.",
+                stats.specDecodeNumDraftTokens)
+        counter(&text, "vllm:spec_decode_num_accepted_tokens_total", "Number of accepted tokens.",
+                stats.specDecodeNumAcceptedTokens)
+        let perPosition = "vllm:spec_decode_num_accepted_tokens_per_pos_total"
+        text += "# HELP \(perPosition) Accepted tokens per draft position.\n# TYPE \(perPosition) counter\n"
+        for (position, count) in stats.specDecodeAcceptedPerPosition.enumerated() {
+            text += "\(perPosition){\(labels),position=\"\(position)\"} \(monotone("\(perPosition)/\(position)", count))\n"
+        }
     }
 
     private func render(_ text: inout String, _ name: String, _ help: String, _ histogram: EngineHistogram) {

@@ -73,16 +73,7 @@ private func benchQuietLogging() {
 
 /// The engine with the same flags `vllm serve` takes.
 func benchLoadEngine(model: String?, options: EngineOptions) throws -> LLMEngine {
-    var config = EngineConfig(model: model)
-    config.maxModelLen = options.maxModelLen
-    config.maxNumSeqs = options.maxNumSeqs
-    config.maxNumBatchedTokens = options.maxNumBatchedTokens
-    config.blockSize = options.blockSize
-    config.kvCacheMemoryBytes = options.kvCacheMemory
-    config.enablePrefixCaching = options.prefixCaching
-    config.seed = options.seed
-    config.generationConfig = options.generationConfig
-    config.threads = options.threads
+    var config = try options.engineConfig(model: model, servedModelName: nil)
     config.logStatsInterval = nil
     do {
         return try LLMEngine(config: config)

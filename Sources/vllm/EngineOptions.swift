@@ -41,6 +41,11 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Compute threads. Default: all cores.")
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Speculative decoding, as vLLM's JSON, e.g. "
+                               + "'{\"method\": \"ngram\", \"num_speculative_tokens\": 4, \"prompt_lookup_max\": 4}'.",
+                               valueName: "json"))
+    var speculativeConfig: String?
+
     func validate() throws {
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1") }
         guard maxNumSeqs >= 1 else { throw ValidationError("--max-num-seqs must be at least 1") }

@@ -30,6 +30,11 @@ extension EngineOptions {
         config.generationConfig = generationConfig
         config.maxWaitingRequests = maxWaitingRequests
         config.threads = threads
+        do {
+            config.speculative = try speculativeConfig.map(SpeculativeConfig.init(json:))
+        } catch {
+            throw ValidationError("\(error)")
+        }
         return config
     }
 }

@@ -119,3 +119,24 @@ final class ServerEngineContractTests: XCTestCase {
         XCTAssertFalse(rawFailures.isEmpty, "no template failed on null content; the fixture no longer shows the bug")
     }
 }
+
+/// vLLM's spec-decode counters appear once speculation is configured, and only then.
+final class ServerSpeculationMetricsTests: XCTestCase {
+    func testSpecDecodeCountersRenderWithPositions() {
+        let metrics = ServerMetrics(modelName: "m")
+        var stats = EngineStats(maxModelLen: 64)
+        XCTAssertFalse(metrics.render(stats: stats).contains("spec_decode"), "absent without speculation")
+        stats.specDecodeNumDrafts = 7
+        stats.specDecodeNumDraftTokens = 28
+        stats.specDecodeNumAcceptedTokens = 9
+        stats.specDecodeAcceptedPerPosition = [6, 2, 1, 0]
+        let text = metrics.render(stats: stats)
+        for line in [#"vllm:spec_decode_num_drafts_total{model_name="m",engine="0"} 7"#,
+                     #"vllm:spec_decode_num_draft_tokens_total{model_name="m",engine="0"} 28"#,
+                     #"vllm:spec_decode_num_accepted_tokens_total{model_name="m",engine="0"} 9"#,
+                     #"vllm:spec_decode_num_accepted_tokens_per_pos_total{model_name="m",engine="0",position="0"} 6"#,
+                     #"vllm:spec_decode_num_accepted_tokens_per_pos_total{model_name="m",engine="0",position="3"} 0"#] {
+            XCTAssertTrue(text.contains(line + "\n"), line)
+        }
+    }
+}
