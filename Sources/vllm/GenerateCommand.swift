@@ -1,5 +1,6 @@
 import JSON
 import ArgumentParser
+import Engine
 import Foundation
 import Logging
 import Server
@@ -64,6 +65,10 @@ struct GenerateCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data(String(
             format: "Generated %d tokens for %d requests in %.2f s (%.1f tokens/s)%@\n", tokens, results.count, seconds,
             Double(tokens) / max(seconds, 1e-9), failures > 0 ? " — \(failures) failed (see \"error\" lines)" : "").utf8))
+        let stats = loaded.engine.stats()
+        if let line = EngineStatsLogLine.speculation(previous: EngineStats(maxModelLen: stats.maxModelLen), current: stats) {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
         await loaded.shutdown()
     }
 
