@@ -34,12 +34,10 @@ public struct EngineConfig: Sendable, Equatable {
     public var longPrefillTokenThreshold: Int? = nil
     /// Seconds between the engine's throughput log lines (vLLM logs every 5 s); nil: never (--disable-log-stats).
     public var logStatsInterval: Double? = 5
+    /// vLLM --speculative-config; nil: no speculative decoding.
+    public var speculative: SpeculativeConfig? = nil
     /// Where the default model is cached; nil: ModelLocator.defaultCacheDirectory.
     public var cacheDirectory: String? = nil
-    /// vLLM --speculative-config; nil: no speculative decoding. Kept the last field: placed before
-    /// `cacheDirectory`, copying a config with it set crashed in -Onone code (Swift 6.3.1, swift_retain of
-    /// a bad pointer in the outlined copy), the layout being identical on both sides.
-    public var speculative: SpeculativeConfig? = nil
 
     public init(model: String? = nil) {
         self.model = model

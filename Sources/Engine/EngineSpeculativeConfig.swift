@@ -1,19 +1,23 @@
 import EngineCore
 import JSON
+import Weights
 
-/// vLLM's `--speculative-config` JSON, with its field names and defaults. Only the `ngram` method is
-/// served so far; the others are refused by name rather than silently ignored.
+/// vLLM's `--speculative-config` JSON, with its field names and defaults: the `ngram` and `draft_model`
+/// methods; the others are refused by name rather than silently ignored.
 public struct SpeculativeConfig: Sendable, Equatable {
     public var numSpeculativeTokens: Int
     public var promptLookupMin: Int
     public var promptLookupMax: Int
     /// Speculation is skipped in steps with at least this many running requests (vLLM disable_by_batch_size).
     public var disableByBatchSize: Int?
-    /// vLLM's `method`; only `ngram` is served so far.
-    public var method: String { "ngram" }
+    /// The draft model (HF folder or GGUF file) for `draft_model`; nil for `ngram`.
+    public var draftModel: String?
+    /// vLLM's `method`.
+    public var method: String { draftModel == nil ? "ngram" : "draft_model" }
 
     public init(numSpeculativeTokens: Int, promptLookupMin: Int = 5, promptLookupMax: Int = 5,
-                disableByBatchSize: Int? = nil) {
+                disableByBatchSize: Int? = nil, draftModel: String? = nil) {
+        self.draftModel = draftModel
         self.numSpeculativeTokens = numSpeculativeTokens
         self.promptLookupMin = promptLookupMin
         self.promptLookupMax = promptLookupMax
@@ -22,7 +26,7 @@ public struct SpeculativeConfig: Sendable, Equatable {
 
     static let knownFields: Set<String> = ["method", "num_speculative_tokens", "prompt_lookup_min", "prompt_lookup_max",
                                            "disable_by_batch_size", "draft_tensor_parallel_size", "model"]
-    static let unservedMethods = ["draft_model", "eagle", "eagle3", "medusa", "mtp", "mlp_speculator", "suffix"]
+    static let unservedMethods = ["eagle", "eagle3", "medusa", "mtp", "mlp_speculator", "suffix"]
 
     /// Parses and checks the JSON text of `--speculative-config`.
     public init(json text: String) throws {
@@ -42,14 +46,23 @@ public struct SpeculativeConfig: Sendable, Equatable {
             guard let number = field.int else { throw bad("\(name) must be an integer") }
             return number
         }
-        guard let methodName = value["method"]?.string ?? (value["model"]?.string == "[ngram]" ? "ngram" : nil) else {
-            throw bad("'method' is required (ngram)")
+        let model = value["model"]?.string
+        // vLLM infers the method from `model` when it is not given: "[ngram]", or a draft model.
+        guard let methodName = value["method"]?.string ?? model.map({ $0 == "[ngram]" ? "ngram" : "draft_model" }) else {
+            throw bad("'method' is required (ngram or draft_model)")
         }
-        guard methodName == "ngram" else {
+        guard methodName == "ngram" || methodName == "draft_model" else {
             if Self.unservedMethods.contains(methodName) {
-                throw bad("method '\(methodName)' is not supported by this engine yet; use 'ngram'")
+                throw bad("method '\(methodName)' is not supported by this engine yet; use 'ngram' or 'draft_model'")
             }
-            throw bad("unknown method '\(methodName)' (supported: ngram)")
+            throw bad("unknown method '\(methodName)' (supported: ngram, draft_model)")
+        }
+        var draftModel: String?
+        if methodName == "draft_model" {
+            guard let model, !model.isEmpty, model != "[ngram]" else {
+                throw bad("method 'draft_model' needs 'model': the draft's HF folder or GGUF file")
+            }
+            draftModel = model
         }
         guard let k = try int("num_speculative_tokens") else { throw bad("num_speculative_tokens is required") }
         guard k >= 1 else { throw bad("num_speculative_tokens must be at least 1, got \(k)") }
@@ -66,11 +79,30 @@ public struct SpeculativeConfig: Sendable, Equatable {
         let disable = try int("disable_by_batch_size")
         if let disable, disable < 2 { throw bad("disable_by_batch_size must be at least 2, got \(disable)") }
         self.init(numSpeculativeTokens: k, promptLookupMin: minN, promptLookupMax: maxN,
-                  disableByBatchSize: disable)
+                  disableByBatchSize: disable, draftModel: draftModel)
     }
 
-    /// The proposer this configuration runs.
-    func makeProposer() -> any DraftProposer {
-        NgramProposer(minN: promptLookupMin, maxN: promptLookupMax)
+    /// The proposer this configuration runs: prompt lookup, or the draft model loaded from its files
+    /// with a KV cache of `numBlocks` blocks. Throws when the draft's vocabulary is not the target's.
+    func makeProposer(targetVocabSize: Int, numBlocks: Int, blockSize: Int, threads: Int?,
+                      cacheDirectory: String?) throws -> any DraftProposer {
+        guard let draftModel else { return NgramProposer(minN: promptLookupMin, maxN: promptLookupMax) }
+        let location: ModelLocation
+        do {
+            location = try ModelLocator.resolve(draftModel, cacheDirectory: cacheDirectory)
+        } catch {
+            throw EngineError(.loadFailed, "--speculative-config model: \(error)")
+        }
+        let model = try EngineModelLoading.loadModel(location, threads: threads)
+        guard model.spec.vocabSize == targetVocabSize else {
+            throw EngineError(.invalidConfig,
+                "--speculative-config: the draft model's vocabulary (\(model.spec.vocabSize) tokens) is not the target "
+                    + "model's (\(targetVocabSize) tokens); a draft must share the target's tokenizer.")
+        }
+        do {
+            return try DraftModelProposer(model: model, numBlocks: numBlocks, blockSize: blockSize)
+        } catch {
+            throw EngineError(.loadFailed, "--speculative-config: allocating the draft model's KV cache failed: \(error)")
+        }
     }
 }

@@ -56,7 +56,10 @@ public final class LLMEngine {
                                         numSpeculativeTokens: config.speculative?.numSpeculativeTokens ?? 0,
                                         speculativeDisableByBatchSize: config.speculative?.disableByBatchSize)
         do {
-            core = try EngineCore(model: bundle.model, config: scheduler, proposer: config.speculative?.makeProposer())
+            let proposer = try config.speculative?.makeProposer(
+                targetVocabSize: bundle.model.spec.vocabSize, numBlocks: sizing.numBlocks, blockSize: config.blockSize,
+                threads: config.threads, cacheDirectory: config.cacheDirectory)
+            core = try EngineCore(model: bundle.model, config: scheduler, proposer: proposer)
         } catch {
             throw EngineError.from(error)
         }

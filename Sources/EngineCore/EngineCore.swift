@@ -128,6 +128,7 @@ public final class EngineCore {
         for id in ids {
             guard let state = requests.removeValue(forKey: id) else { continue }
             scheduler.remove(state)
+            proposer?.forget(requestId: id)
         }
     }
 
@@ -182,7 +183,10 @@ public final class EngineCore {
             for position in 0..<outcome.numAcceptedDraftTokens { acceptedTokensPerPosition[position] += 1 }
         }
         let outputs = scheduler.update(schedule, result)
-        for output in outputs where output.finished { requests[output.requestId] = nil }
+        for output in outputs where output.finished {
+            requests[output.requestId] = nil
+            proposer?.forget(requestId: output.requestId)
+        }
         if let proposer { proposeDrafts(proposer) }
         return outputs
     }

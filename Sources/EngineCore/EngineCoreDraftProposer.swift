@@ -16,4 +16,10 @@ public struct DraftContext {
 /// Called on the engine thread; `drafts` arrives empty and must not grow beyond `maxTokens`.
 public protocol DraftProposer: AnyObject {
     func propose(_ context: DraftContext, maxTokens: Int, into drafts: inout [Int])
+    /// The request finished or was aborted: drop whatever is kept for it.
+    func forget(requestId: String)
+}
+
+extension DraftProposer {
+    public func forget(requestId: String) {}
 }

@@ -13,6 +13,19 @@ final class EngineSpeculativeConfigTests: XCTestCase {
         XCTAssertEqual([onlyMax.promptLookupMin, onlyMax.promptLookupMax], [3, 3])
     }
 
+    func testDraftModelMethod() throws {
+        let explicit = try SpeculativeConfig(json: #"{"method": "draft_model", "model": "/m/draft.gguf", "num_speculative_tokens": 4}"#)
+        XCTAssertEqual(explicit.draftModel, "/m/draft.gguf")
+        XCTAssertEqual(explicit.method, "draft_model")
+        let inferred = try SpeculativeConfig(json: #"{"model": "/m/draft", "num_speculative_tokens": 2}"#)
+        XCTAssertEqual(inferred.method, "draft_model", "vLLM infers draft_model from a model path")
+        let ngram = try SpeculativeConfig(json: #"{"model": "[ngram]", "num_speculative_tokens": 2}"#)
+        XCTAssertEqual(ngram.method, "ngram")
+        XCTAssertThrowsError(try SpeculativeConfig(json: #"{"method": "draft_model", "num_speculative_tokens": 2}"#)) {
+            XCTAssertTrue("\($0)".contains("needs 'model'"), "\($0)")
+        }
+    }
+
     func testRefusals() {
         let cases: [(String, String)] = [
             (#"{"method": "eagle", "num_speculative_tokens": 3}"#, "not supported by this engine yet"),
@@ -34,7 +47,7 @@ final class EngineSpeculativeConfigTests: XCTestCase {
     }
 }
 
-/// Copying an EngineConfig with speculation set (it crashed once the field sat mid-struct; see EngineConfig).
+/// Copying an EngineConfig with speculation set keeps every field.
 final class EngineSpeculativeConfigCopyTests: XCTestCase {
     func testConfigWithSpeculationCopies() {
         var config = EngineConfig(model: "x")

@@ -80,8 +80,14 @@ final class EngineSpeculativeDecodingTests: XCTestCase {
 
     /// A stop string that ends inside a run of accepted drafts cuts the text and ids exactly there.
     func testStopStringsEndingMidProposalAreExact() throws {
+        for config in [Self.ngram, SpeculativeConfig(numSpeculativeTokens: 4, draftModel: Self.modelPath)] {
+            try checkStopStrings(config)
+        }
+    }
+
+    private func checkStopStrings(_ config: SpeculativeConfig) throws {
         let plain = try engine(speculative: nil)
-        let speculative = try engine(speculative: Self.ngram)
+        let speculative = try engine(speculative: config)
         let reference = try run(plain, 0..<5, params: { _ in Support.greedy(maxTokens: 80) })
         var checked = 0
         for (index, ids) in reference.enumerated() where ids.count > 50 {
@@ -106,16 +112,33 @@ final class EngineSpeculativeDecodingTests: XCTestCase {
     }
 
     func testSeededSamplingIsIdenticalWithSpeculation() throws {
-        let params = { (index: Int) -> SamplingParams in
-            var params = SamplingParams()
-            params.temperature = 0.8
-            params.topP = 0.9
-            params.seed = UInt64(100 + index)
-            params.maxTokens = 30
-            return params
-        }
+        let params = { (index: Int) in Support.seeded(UInt64(100 + index), temperature: 0.8, topP: 0.9, maxTokens: 30) }
         let expected = try run(try engine(speculative: nil), 0..<8, params: params)
         XCTAssertEqual(try run(try engine(speculative: Self.ngram), 0..<8, params: params), expected)
+    }
+
+    /// The model as its own draft: every greedy draft is accepted and nothing changes.
+    func testDraftModelProposerWithTheTargetAsDraft() throws {
+        let plain = try engine(speculative: nil)
+        let expected = try run(plain, 0..<32, params: greedy)
+        let draft = SpeculativeConfig(numSpeculativeTokens: 3, draftModel: Self.modelPath)
+        let speculative = try engine(speculative: draft)
+        XCTAssertEqual(try run(speculative, 0..<1, params: greedy), Array(expected[0..<1]), "alone")
+        XCTAssertEqual(try run(speculative, 0..<32, params: greedy), expected, "batch of 32")
+        let stats = speculative.stats()
+        XCTAssertGreaterThan(stats.specDecodeNumDraftTokens, 0)
+        XCTAssertEqual(stats.specDecodeNumAcceptedTokens, stats.specDecodeNumDraftTokens, "a self-draft is always right")
+        XCTAssertEqual(stats.kvCacheUsage, 0)
+    }
+
+    func testDraftModelWithAnotherVocabularyIsRefused() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ModelsTests/Fixtures/llama_untied").path
+        let draft = SpeculativeConfig(numSpeculativeTokens: 3, draftModel: fixture)
+        XCTAssertThrowsError(try engine(speculative: draft)) { error in
+            XCTAssertEqual((error as? EngineError)?.kind, .invalidConfig)
+            XCTAssertTrue("\(error)".contains("vocabulary (128 tokens) is not the target model's (512 tokens)"), "\(error)")
+        }
     }
 
     func testDisableByBatchSizeTurnsSpeculationOffForLargeBatches() throws {

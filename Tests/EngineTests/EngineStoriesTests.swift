@@ -101,14 +101,7 @@ final class EngineStoriesTests: XCTestCase {
     }
 
     func testSeededSamplingIsReproducibleAloneAndInBatch() throws {
-        let params = { (index: Int) -> SamplingParams in
-            var params = SamplingParams()
-            params.temperature = 0.9
-            params.topP = 0.95
-            params.seed = UInt64(1000 + index)
-            params.maxTokens = 24
-            return params
-        }
+        let params = { (index: Int) in Support.seeded(UInt64(1000 + index), temperature: 0.9, topP: 0.95, maxTokens: 24) }
         let batched = try batchIds(try engine(), 0..<8, params: params)
         XCTAssertEqual(batched, try soloIds(0..<8, params: params))
     }

@@ -150,6 +150,16 @@ enum EngineTestSupport {
         return params
     }
 
+    /// Nucleus sampling from the request's own generator.
+    static func seeded(_ seed: UInt64, temperature: Double, topP: Double, maxTokens: Int) -> SamplingParams {
+        var params = SamplingParams()
+        params.temperature = temperature
+        params.topP = topP
+        params.seed = seed
+        params.maxTokens = maxTokens
+        return params
+    }
+
     /// Steps until everything finished; returns the final output per request.
     static func runToCompletion(_ engine: LLMEngine, maxSteps: Int = 10_000) throws -> [String: RequestOutput] {
         var finals: [String: RequestOutput] = [:]
