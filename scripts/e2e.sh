@@ -3,7 +3,8 @@
 # openai client), then stops the server with SIGTERM while a stream is in flight and checks that the stream
 # completes and the server exits 0.
 #
-# Models: stories260K (../shared/assets/stories260K-hf, skipped when absent) and the default
+# Models: stories260K (../shared/assets/stories260K-hf, skipped when absent; served twice, the second time with
+# n-gram speculative decoding) and the default
 # SmolLM2-135M-Instruct GGUF (when cached, or downloadable). E2E_SKIP_STORIES=1 / E2E_SKIP_DEFAULT=1 skip one.
 # Environment: VLLM_BIN (use this binary instead of building), E2E_PYTHON (python3), PYTEST_ARGS.
 set -euo pipefail
@@ -97,6 +98,11 @@ if [ "${E2E_SKIP_STORIES:-0}" = "1" ]; then
   echo "e2e[stories260K]: SKIP (E2E_SKIP_STORIES=1)"
 elif [ -d "$ASSETS" ]; then
   run_suite stories260K 120 "$ASSETS" --chat-template "$ROOT/tests/e2e/simple_chat_template.jinja" || overall=1
+  # The whole suite again with n-gram speculative decoding on: nothing a client sees may change.
+  E2E_SPECULATIVE=1 run_suite stories260K-ngram 120 "$ASSETS" \
+    --chat-template "$ROOT/tests/e2e/simple_chat_template.jinja" \
+    --speculative-config '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 1, "prompt_lookup_max": 3}' \
+    || overall=1
 else
   echo "e2e[stories260K]: SKIP (no $ASSETS)"
 fi

@@ -274,3 +274,17 @@ def test_tokenize_detokenize(base_url, model):
 def test_version_and_health(base_url):
     assert requests.get(f"{base_url}/health", timeout=5).status_code == 200
     assert "version" in requests.get(f"{base_url}/version", timeout=5).json()
+
+
+def test_spec_decode_metrics_when_speculating(base_url, client, model):
+    """With --speculative-config the vllm:spec_decode_* counters are exposed and count real drafts."""
+    import os
+
+    if os.environ.get("E2E_SPECULATIVE") != "1":
+        pytest.skip("this server runs without --speculative-config")
+    prompt = "Once upon a time, there was a little girl named Lily. Lily"
+    client.completions.create(model=model, prompt=prompt, max_tokens=48, temperature=0)
+    assert _metric(base_url, "vllm:spec_decode_num_drafts_total") > 0
+    assert _metric(base_url, "vllm:spec_decode_num_draft_tokens_total") >= _metric(
+        base_url, "vllm:spec_decode_num_accepted_tokens_total")
+
