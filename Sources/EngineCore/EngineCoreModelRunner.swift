@@ -63,8 +63,6 @@ final class ModelRunner {
         return output
     }
 
-    var lastBatchNumTokens: Int { batch.numTokens }
-
     private func buildBatch(_ scheduled: [ScheduledRequest]) {
         batch.reset()
         plans.removeAll(keepingCapacity: true)

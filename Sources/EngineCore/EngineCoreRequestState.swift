@@ -32,7 +32,6 @@ final class RequestState {
     var numHashedBlocksCached = 0
     /// Hashes of the full blocks of `tokens`, computed lazily; kept across preemption.
     private var blockHashes: [BlockHash] = []
-    private var hashedBlockSize = 0
     private let saltBytes: [UInt8]?
 
     /// Prefix-cache hit at first admission, reported in every output.
@@ -127,14 +126,12 @@ final class RequestState {
             guard tracksOutputCounts, let seen = outputTokenCounts[token] else { continue }
             if seen > 1 { outputTokenCounts[token] = seen - 1 } else { outputTokenCounts[token] = nil }
         }
-        // Cached hashes of blocks that now reach past the end describe tokens that are gone.
-        let fullBlocks = blockHashes.isEmpty ? 0 : tokens.count / max(1, hashedBlockSize)
-        if blockHashes.count > fullBlocks { blockHashes.removeLast(blockHashes.count - fullBlocks) }
+        // No block hash covers them: hashes are taken only in scheduling, never between a tentative
+        // append and this drop.
     }
 
     /// Hash of full block `index` (tokens index*blockSize ..< (index+1)*blockSize).
     func blockHash(at index: Int, blockSize: Int, root: BlockHash) -> BlockHash {
-        hashedBlockSize = blockSize
         while blockHashes.count <= index {
             let i = blockHashes.count
             let parent = i == 0 ? root : blockHashes[i - 1]

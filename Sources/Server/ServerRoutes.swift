@@ -62,27 +62,18 @@ public final class OpenAIServer: Sendable {
 
     /// Reads and parses a JSON body, enforcing the content type and the size limit.
     func readJSON(_ request: Request) async throws -> JSONValue {
-        try checkBodyHeaders(request)
-        return try await parseJSONBody(request.body)
-    }
-
-    /// The checks that need no body: content type and a declared length over the limit.
-    func checkBodyHeaders(_ request: Request) throws {
         if let type = request.headers[.contentType]?.lowercased(), !type.contains("json") {
             throw APIError(status: .unsupportedMediaType,
                            message: "Content-Type must be application/json, got '\(type)'.",
                            type: "invalid_request_error")
         }
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maxBodyBytes {
-            throw APIError.payloadTooLarge(limit: configuration.maxBodyBytes)
-        }
-    }
-
-    func parseJSONBody(_ body: RequestBody) async throws -> JSONValue {
         let limit = configuration.maxBodyBytes
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError.payloadTooLarge(limit: limit)
+        }
         let buffer: ByteBuffer
         do {
-            buffer = try await body.collect(upTo: limit)
+            buffer = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: limit)
         }

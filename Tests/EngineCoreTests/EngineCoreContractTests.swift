@@ -135,6 +135,10 @@ final class EngineCoreContractTests: XCTestCase {
         }
         XCTAssertEqual(request.status, .finished)
         XCTAssertTrue(sawRollbackAcrossBlocks, "some rejection must free a whole lookahead block")
+        let after = scheduler.schedule()
+        XCTAssertTrue(after.isEmpty)
+        XCTAssertEqual(after.finishedRequestIds, ["r"], "the next step names the request that finished")
+        XCTAssertEqual(scheduler.schedule().finishedRequestIds, [], "once")
         XCTAssertEqual(generated, Array(reference[0..<generated.count]), "verification changes no token")
         XCTAssertEqual(generated.count, 30)
     }
