@@ -88,16 +88,10 @@ public final class DraftModelProposer: DraftProposer {
     /// last row's logits.
     private func runDraftStep(from start: Int, count: Int, blocks: [Int], tokenAt: (Int) -> Int) -> Int? {
         batch.reset()
-        for position in start..<(start + count) {
-            batch.tokenIds.append(Int32(truncatingIfNeeded: tokenAt(position)))
-            batch.positions.append(Int32(position))
-            batch.slotMapping.append(Int32(blocks[position / blockSize] * blockSize + position % blockSize))
-        }
-        batch.queryStart.append(Int32(count))
-        batch.seqLens.append(Int32(start + count))
         let used = (start + count + blockSize - 1) / blockSize
-        for block in blocks[0..<used] { batch.blockTables.append(Int32(block)) }
         batch.maxBlocksPerSeq = used
+        batch.appendSequence(from: start, count: count, blocks: blocks, tableBlocks: used, blockSize: blockSize,
+                             tokenAt: tokenAt)
         batch.logitRows.append(Int32(count - 1))
         do {
             try logits.withUnsafeMutableBufferPointer { try model.forward(batch, logits: $0) }

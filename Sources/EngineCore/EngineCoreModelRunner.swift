@@ -80,17 +80,10 @@ final class ModelRunner {
             let end = start + item.numNewTokens
             let knownEnd = end - item.numDraftTokens
             let firstRow = batch.tokenIds.count
-            for position in start..<end {
-                let token = position < knownEnd ? request.tokens[position] : request.draftTokenIds[position - knownEnd]
-                batch.tokenIds.append(Int32(truncatingIfNeeded: token))
-                batch.positions.append(Int32(position))
-                let block = request.blocks[position / blockSize]
-                batch.slotMapping.append(Int32(block * blockSize + position % blockSize))
+            batch.appendSequence(from: start, count: item.numNewTokens, blocks: request.blocks,
+                                 tableBlocks: request.blocks.count, blockSize: blockSize) { position in
+                position < knownEnd ? request.tokens[position] : request.draftTokenIds[position - knownEnd]
             }
-            batch.queryStart.append(Int32(batch.tokenIds.count))
-            batch.seqLens.append(Int32(end))
-            for block in request.blocks { batch.blockTables.append(Int32(block)) }
-            for _ in request.blocks.count..<maxBlocks { batch.blockTables.append(Int32(BlockPool.nullBlockId)) }
 
             var plan = RowPlan(firstRow: firstRow, firstLogitRow: batch.logitRows.count,
                                numPromptLogitRows: 0, sampleLogitRow: -1)
