@@ -13,7 +13,12 @@ extension LlamaConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelError.unreadableConfig(path: path, reason: "file not found or unreadable")
         }
-        try self.init(huggingFaceConfigJSON: data, source: path)
+        try self.init(huggingFaceFolder: folder, configJSON: data)
+    }
+
+    /// The folder's already-read `config.json`, plus `generation_config.json`'s extra eos ids.
+    public init(huggingFaceFolder folder: String, configJSON data: Data) throws {
+        try self.init(huggingFaceConfigJSON: data, source: (folder as NSString).appendingPathComponent("config.json"))
         let generationPath = (folder as NSString).appendingPathComponent("generation_config.json")
         if let generation = FileManager.default.contents(atPath: generationPath),
            let fields = try? JSONFields.parse(generation, source: generationPath) {

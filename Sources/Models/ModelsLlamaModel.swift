@@ -25,8 +25,8 @@ public final class LlamaModel: CausalLanguageModel, ModelArchitecture {
     /// `load` with the concrete type, for benchmarks and tests of this family.
     public static func loadLlama(_ source: ModelSource) throws -> LlamaModel {
         switch source {
-        case let .huggingFace(folder, _):
-            let config = try LlamaConfig(huggingFaceFolder: folder)
+        case let .huggingFace(folder, configJSON):
+            let config = try LlamaConfig(huggingFaceFolder: folder, configJSON: configJSON)
             return try LlamaModel(config: config, store: try SafetensorsStore(directory: folder),
                                   names: .huggingFace, neoxRope: true)
         case let .gguf(file):
@@ -57,7 +57,7 @@ public final class LlamaModel: CausalLanguageModel, ModelArchitecture {
     var kvCacheDType: vk_dtype { weights.layers.first?.q.dtype == VK_F32 ? VK_F32 : VK_F16 }
 
     public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
-        2 * config.numLayers * blockSize * config.kvDim * PagedKVCache.elementBytes(kvCacheDType)
+        blockSize * spec.kvElementsPerToken * PagedKVCache.elementBytes(kvCacheDType)
     }
 
     public func allocateKVCache(numBlocks: Int, blockSize: Int) throws {
